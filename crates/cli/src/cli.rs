@@ -1,0 +1,41 @@
+//! The command tree: global options and one subcommand, each a module of `commands`.
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::context::{Context, GlobalArgs};
+
+/// crmdb: the database of a multi-tenant CRM — schema, migrations, seeds and tools.
+#[derive(Debug, Parser)]
+#[command(name = "crmdb", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start (or reuse) the database, create `crm`, apply all migrations; prints DATABASE_URL.
+    Up(commands::up::Args),
+    /// Stop the embedded cluster (data kept); `--purge` deletes it.
+    Down(commands::down::Args),
+    /// Print the database URL (starting the embedded cluster if needed).
+    Url(commands::url::Args),
+    /// Apply, revert, inspect and create migrations.
+    #[command(subcommand)]
+    Migrate(commands::migrate::Command),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let ctx = Context::new(self.global);
+        match self.command {
+            Command::Up(args) => commands::up::run(args, &ctx).await,
+            Command::Down(args) => commands::down::run(args, &ctx).await,
+            Command::Url(args) => commands::url::run(args, &ctx).await,
+            Command::Migrate(command) => commands::migrate::run(command, &ctx).await,
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! `crmdb up`: start (or reuse) the database, create it if missing, apply every migration,
+//! and end with the `DATABASE_URL=` line that other tools can source.
+
+use anyhow::Context as _;
+use crmdb_cluster::Startup;
+use crmdb_migrate::{Migrator, Options};
+use serde::Serialize;
+
+use crate::context::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    server: String,
+    database_created: bool,
+    migrations_applied: Vec<String>,
+    changed: bool,
+    url: String,
+}
+
+pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let database = ctx.database().await?;
+    let migrations = crmdb_schema::migrations().context("the embedded migrations are invalid")?;
+    let report = Migrator::new(migrations, Options::default())
+        .apply(&database.options, None)
+        .await
+        .context("could not apply the migrations")?;
+    let server = match database.startup {
+        Some(Startup::Created) => "embedded cluster created and started",
+        Some(Startup::Started) => "embedded cluster started",
+        Some(Startup::AlreadyRunning) => "embedded cluster already running",
+        None => "external server (DATABASE_URL)",
+    };
+    let applied: Vec<String> = report
+        .applied
+        .iter()
+        .map(|m| format!("{:04}_{}", m.version, m.name))
+        .collect();
+    let changed = database.created
+        || !applied.is_empty()
+        || matches!(database.startup, Some(Startup::Created | Startup::Started));
+    let summary = Summary {
+        server: server.to_owned(),
+        database_created: database.created,
+        migrations_applied: applied,
+        changed,
+        url: database.url.clone(),
+    };
+    if ctx.out.is_json() {
+        return ctx.out.json(&summary);
+    }
+    ctx.out.line(format!("server:     {}", summary.server));
+    ctx.out.line(format!(
+        "database:   {}",
+        if summary.database_created { "created" } else { "exists" }
+    ));
+    if summary.migrations_applied.is_empty() {
+        ctx.out.line("migrations: up to date");
+    } else {
+        ctx.out.line(format!(
+            "migrations: applied {}",
+            summary.migrations_applied.join(", ")
+        ));
+    }
+    if !summary.changed {
+        ctx.out.line("nothing changed: already up");
+    }
+    ctx.out.line(format!("DATABASE_URL={}", summary.url));
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! `crmdb url`: print the database URL, starting the embedded cluster if needed.
+
+use crate::context::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let database = ctx.database().await?;
+    if ctx.out.is_json() {
+        ctx.out.json(&serde_json::json!({ "url": database.url }))
+    } else {
+        println!("{}", database.url);
+        Ok(())
+    }
+}

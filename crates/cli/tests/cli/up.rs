@@ -1,0 +1,163 @@
+//! `crmdb up`, `url` and `down` against an embedded cluster of the test's own.
+
+use std::process::Command;
+
+use crate::support::{database_url_line, psql, run, stderr, stdout, success, Home};
+
+#[test]
+fn up_on_an_empty_home_creates_everything_and_a_second_up_changes_nothing() {
+    let home = Home::new();
+    let first = success(run(&mut home.crmdb(&["up"])));
+    let text = stdout(&first);
+    assert!(text.contains("embedded cluster created and started"), "{text}");
+    assert!(text.contains("database:   created"), "{text}");
+    assert!(text.contains("0001_foundation"), "{text}");
+    let url = database_url_line(&first);
+    assert_eq!(
+        psql(&url, "SELECT version FROM crmdb_schema_history WHERE version = 1").unwrap(),
+        "1"
+    );
+    assert_eq!(
+        psql(&url, "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'").unwrap(),
+        "pg_trgm"
+    );
+    let uuid = psql(&url, "SELECT uuid_generate_v7()").unwrap();
+    assert_eq!(&uuid[14..15], "7", "a version-7 UUID: {uuid}");
+
+    let second = success(run(&mut home.crmdb(&["up"])));
+    let text = stdout(&second);
+    assert!(text.contains("already running"), "{text}");
+    assert!(text.contains("nothing changed"), "{text}");
+    assert_eq!(database_url_line(&second), url);
+
+    let printed = success(run(&mut home.crmdb(&["url"])));
+    assert_eq!(stdout(&printed).trim(), url);
+}
+
+#[test]
+fn up_after_kill_9_of_the_postmaster_starts_it_again() {
+    let home = Home::new();
+    let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
+    let pid = home.postmaster_pid();
+    let killed = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert!(psql(&url, "SELECT 1").is_err(), "the server is down");
+
+    let again = success(run(&mut home.crmdb(&["up"])));
+    assert!(stdout(&again).contains("embedded cluster started"));
+    let url = database_url_line(&again);
+    assert_eq!(psql(&url, "SELECT 1").unwrap(), "1");
+    assert_ne!(home.postmaster_pid(), pid);
+}
+
+#[test]
+fn a_stale_pid_file_naming_a_live_unrelated_process_is_not_taken_for_the_server() {
+    let home = Home::new();
+    success(run(&mut home.crmdb(&["up"])));
+    success(run(&mut home.crmdb(&["down"])));
+    // After a reboot the old pid may belong to anything; this test process stands in.
+    let pid_file = home.path().join("cluster/data/postmaster.pid");
+    std::fs::write(
+        &pid_file,
+        format!("{}\n/somewhere\n0\n5432\n", std::process::id()),
+    )
+    .unwrap();
+    let again = success(run(&mut home.crmdb(&["up"])));
+    assert_eq!(psql(&database_url_line(&again), "SELECT 1").unwrap(), "1");
+}
+
+#[test]
+fn down_keeps_the_data_and_purge_deletes_it() {
+    let home = Home::new();
+    let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
+    psql(&url, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)").unwrap();
+    let down = success(run(&mut home.crmdb(&["down"])));
+    assert!(stdout(&down).contains("stopped"));
+    assert!(psql(&url, "SELECT 1").is_err());
+    let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
+    assert_eq!(psql(&url, "SELECT x FROM kept").unwrap(), "42");
+    let purged = success(run(&mut home.crmdb(&["down", "--purge"])));
+    assert!(stdout(&purged).contains("deleted"));
+    assert!(!home.path().exists());
+}
+
+#[test]
+fn missing_binaries_fail_clearly_and_create_nothing() {
+    let home = Home::new();
+    let empty = tempfile::tempdir().unwrap();
+    let output = run(home
+        .crmdb(&["up"])
+        .env("PG_BINDIR", empty.path()));
+    assert!(!output.status.success());
+    let err = stderr(&output);
+    assert!(err.contains("PG_BINDIR"), "{err}");
+    assert!(err.contains("PostgreSQL 15"), "{err}");
+    assert!(!home.path().exists(), "nothing half-created");
+}
+
+#[test]
+fn two_concurrent_ups_on_one_home_both_succeed_with_one_cluster() {
+    let home = Home::new();
+    let children: Vec<_> = (0..2)
+        .map(|_| home.crmdb(&["up"]).spawn().unwrap())
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| success(c.wait_with_output().unwrap()))
+        .collect();
+    let urls: Vec<String> = outputs.iter().map(database_url_line).collect();
+    assert_eq!(urls[0], urls[1], "one cluster, one URL");
+    assert_eq!(
+        psql(&urls[0], "SELECT count(*) FROM crmdb_schema_history WHERE version = 1").unwrap(),
+        "1"
+    );
+}
+
+#[test]
+fn tcp_access_without_the_password_is_refused() {
+    let home = Home::new();
+    let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+    let no_password = format!("postgres://crmdb@127.0.0.1:{port}/crm");
+    let err = psql(&no_password, "SELECT 1").unwrap_err();
+    assert!(err.contains("password"), "{err}");
+    let wrong = format!("postgres://crmdb:wrong@127.0.0.1:{port}/crm");
+    let err = psql(&wrong, "SELECT 1").unwrap_err();
+    assert!(err.contains("password authentication failed"), "{err}");
+    let mode = std::fs::metadata(home.path().join("password")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn up_with_a_database_url_uses_that_server_and_creates_the_database() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime.block_on(crmdb_testkit::empty_db());
+    let mut url = url::Url::parse(db.url()).unwrap();
+    let name = format!("{}_made_by_up", db.name());
+    url.set_path(&name);
+    let output = success(run(crate::support::crmdb()
+        .args(["up"])
+        .env("DATABASE_URL", url.as_str())));
+    let text = stdout(&output);
+    assert!(text.contains("external server"), "{text}");
+    assert!(text.contains("database:   created"), "{text}");
+    assert_eq!(database_url_line(&output), url.as_str());
+    let again = success(run(crate::support::crmdb()
+        .args(["up"])
+        .env("DATABASE_URL", url.as_str())));
+    assert!(stdout(&again).contains("nothing changed"));
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect_with(&crmdb_testkit::admin_options())
+            .await
+            .unwrap();
+        sqlx::raw_sql(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    });
+}

@@ -1,0 +1,1 @@
+//! Placeholder: the migration engine (being written).

@@ -1,0 +1,271 @@
+//! Test harness: one throw-away PostgreSQL cluster per test process (or the server of
+//! `CRMDB_TEST_DATABASE_URL`), a template database migrated once per set of migrations, and
+//! one database per test cloned from it — dropped when the test passes, kept when it fails.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use crmdb_cluster::{Cluster, Tuning, Watchdog};
+use crmdb_migrate::{Migrator, Options};
+use crmdb_schema::ident::quote_ident;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::OnceCell;
+
+/// The environment variable that points the tests at an existing server instead.
+pub const SERVER_URL_VAR: &str = "CRMDB_TEST_DATABASE_URL";
+
+struct Server {
+    /// The maintenance database, from which databases are created and dropped.
+    admin_url: String,
+    _watchdog: Option<Watchdog>,
+    home: Option<PathBuf>,
+}
+
+static SERVER: OnceLock<Server> = OnceLock::new();
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn server() -> &'static Server {
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var(SERVER_URL_VAR) {
+            return Server {
+                admin_url: url,
+                _watchdog: None,
+                home: None,
+            };
+        }
+        let root = test_homes_root();
+        purge_abandoned_homes(&root);
+        let home = root.join(format!("run-{}", std::process::id()));
+        let (endpoint, watchdog) = Cluster::new(&home)
+            .start_watched(Tuning::Disposable)
+            .unwrap_or_else(|e| panic!("starting the test cluster in {}: {e}", home.display()));
+        Server {
+            admin_url: endpoint.url("postgres"),
+            _watchdog: Some(watchdog),
+            home: Some(home),
+        }
+    })
+}
+
+/// `target/crmdb-test`, beside the test binaries, so `cargo clean` removes it.
+fn test_homes_root() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let target = exe
+        .ancestors()
+        .find(|p| p.file_name().is_some_and(|n| n == "target"))
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    target.join("crmdb-test")
+}
+
+/// Deletes the clusters of earlier test runs whose process is gone, unless a failed test
+/// asked to keep it for inspection.
+fn purge_abandoned_homes(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("run-").and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        let alive = std::path::Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && !entry.path().join("keep").exists() {
+            let _ = Cluster::new(entry.path()).purge();
+        }
+    }
+}
+
+/// Connection options for the server's maintenance database (to create or drop databases,
+/// or to see cluster-wide state).
+pub fn admin_options() -> PgConnectOptions {
+    PgConnectOptions::from_str(&server().admin_url).expect("a valid server URL")
+}
+
+fn url_for(database: &str) -> String {
+    let mut url = url::Url::parse(&server().admin_url).expect("a valid server URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+async fn admin() -> PgConnection {
+    PgConnection::connect_with(&admin_options())
+        .await
+        .expect("connecting to the test server")
+}
+
+/// A database that belongs to one test.
+#[derive(Debug)]
+pub struct TestDb {
+    name: String,
+    url: String,
+}
+
+impl TestDb {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL that psql, the crmdb binary and drivers accept.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Connection options for this database.
+    pub fn connect_options(&self) -> PgConnectOptions {
+        PgConnectOptions::from_str(&self.url).expect("a valid database URL")
+    }
+
+    /// A small pool on this database, bound to the calling test's runtime.
+    pub async fn pool(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(5)
+            .connect_with(self.connect_options())
+            .await
+            .expect("connecting to the test database")
+    }
+
+    /// One connection to this database.
+    pub async fn connect(&self) -> PgConnection {
+        PgConnection::connect_with(&self.connect_options())
+            .await
+            .expect("connecting to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(home) = &server().home {
+                let _ = std::fs::write(home.join("keep"), "");
+                eprintln!(
+                    "kept test database {} for inspection: {}  (start its cluster again with \
+                     `crmdb --home {} up`)",
+                    self.name,
+                    self.url,
+                    home.display()
+                );
+            } else {
+                eprintln!("kept test database {}: {}", self.name, self.url);
+            }
+            return;
+        }
+        let name = self.name.clone();
+        // Drop runs outside any async context the test may have left; a runtime of its own
+        // on a helper thread works from both sync and async tests.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(&name));
+                sqlx::raw_sql(&sql).execute(&mut admin().await).await
+            })
+        })
+        .join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+fn quote(name: &str) -> String {
+    quote_ident(name).expect("test database names are valid identifiers")
+}
+
+fn unique_name(kind: &str) -> String {
+    format!(
+        "crmdb_{kind}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A new, empty database for one test.
+pub async fn empty_db() -> TestDb {
+    let name = unique_name("test");
+    let sql = format!("CREATE DATABASE {}", quote(&name));
+    sqlx::raw_sql(&sql)
+        .execute(&mut admin().await)
+        .await
+        .expect("creating a test database");
+    TestDb {
+        url: url_for(&name),
+        name,
+    }
+}
+
+/// A new database for one test, with every CRM migration applied (cloned from the template).
+pub async fn migrated_db() -> TestDb {
+    let template = TEMPLATE.get_or_init(build_template).await;
+    let name = unique_name("test");
+    let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote(&name), quote(template));
+    // Two clones of one template at the same instant may see each other as "other users"
+    // of the template (SQLSTATE 55006); a short retry settles it.
+    let mut attempt = 0;
+    loop {
+        match sqlx::raw_sql(&sql).execute(&mut admin().await).await {
+            Ok(_) => break,
+            Err(e) if attempt < 50 && sqlstate(&e).as_deref() == Some("55006") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => panic!("cloning the template database {template}: {e}"),
+        }
+    }
+    TestDb {
+        url: url_for(&name),
+        name,
+    }
+}
+
+/// Builds the template database once per set of migrations: its name carries their
+/// fingerprint, so a changed migration gets a new template and an unchanged one is reused.
+async fn build_template() -> String {
+    let migrations = crmdb_schema::migrations().expect("the embedded migrations are valid");
+    let fingerprint = migrations.fingerprint();
+    let name = format!("crmdb_template_{}", &fingerprint[..16]);
+    let mut admin = admin().await;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("looking up the template");
+    if exists {
+        return name;
+    }
+    let building = unique_name("building");
+    sqlx::raw_sql(&format!("CREATE DATABASE {}", quote(&building)))
+        .execute(&mut admin)
+        .await
+        .expect("creating the template database");
+    let options = PgConnectOptions::from_str(&url_for(&building)).expect("a valid URL");
+    Migrator::new(migrations, Options::default())
+        .apply(&options, None)
+        .await
+        .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
+    // The rename makes the finished template appear atomically; another test process that
+    // built the same template first wins, and this copy is dropped.
+    let rename = format!("ALTER DATABASE {} RENAME TO {}", quote(&building), quote(&name));
+    if sqlx::raw_sql(&rename).execute(&mut admin).await.is_err() {
+        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(&building));
+        let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;
+    }
+    name
+}
+
+/// The SQLSTATE of a database error.
+pub fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+}

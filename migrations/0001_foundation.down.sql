@@ -1,0 +1,3 @@
+DROP FUNCTION IF EXISTS set_updated_at();
+DROP FUNCTION IF EXISTS uuid_generate_v7();
+DROP EXTENSION IF EXISTS pg_trgm;
