@@ -23,8 +23,12 @@ fn main() {
     let mut code = String::from("/// Every `.sql` file of `migrations/`: (file name, contents).\npub(crate) static EMBEDDED: &[(&str, &str)] = &[\n");
     for name in names {
         let path = dir.join(&name).canonicalize().expect("canonical path");
-        writeln!(code, "    ({name:?}, include_str!({:?})),", path.display().to_string())
-            .expect("writing to a String");
+        writeln!(
+            code,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .expect("writing to a String");
     }
     code.push_str("];\n");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("set by cargo")).join("embedded.rs");

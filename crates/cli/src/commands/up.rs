@@ -5,6 +5,8 @@ use anyhow::Context as _;
 use crmdb_cluster::Startup;
 use crmdb_migrate::{Migrator, Options};
 use serde::Serialize;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
 
 use crate::context::Context;
 
@@ -16,6 +18,7 @@ struct Summary {
     server: String,
     database_created: bool,
     migrations_applied: Vec<String>,
+    audit: String,
     changed: bool,
     url: String,
 }
@@ -27,6 +30,7 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
         .apply(&database.options, None)
         .await
         .context("could not apply the migrations")?;
+    let audit = audit_summary(&database.options).await?;
     let server = match database.startup {
         Some(Startup::Created) => "embedded cluster created and started",
         Some(Startup::Started) => "embedded cluster started",
@@ -45,6 +49,7 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
         server: server.to_owned(),
         database_created: database.created,
         migrations_applied: applied,
+        audit,
         changed,
         url: database.url.clone(),
     };
@@ -64,9 +69,23 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
             summary.migrations_applied.join(", ")
         ));
     }
+    ctx.out.line(&summary.audit);
     if !summary.changed {
         ctx.out.line("nothing changed: already up");
     }
     ctx.out.line(format!("DATABASE_URL={}", summary.url));
     Ok(())
+}
+
+/// The one-line summary of the schema audit, run on every `up` so a broken convention is seen
+/// as soon as it lands.
+async fn audit_summary(options: &PgConnectOptions) -> anyhow::Result<String> {
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .context("could not connect to audit the schema")?;
+    let report = crmdb_schema::audit::run(&mut conn)
+        .await
+        .context("could not audit the schema")?;
+    conn.close().await.ok();
+    Ok(report.summary())
 }

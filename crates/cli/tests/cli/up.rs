@@ -1,6 +1,6 @@
 //! `crmdb up`, `url` and `down` against an embedded cluster of the test's own.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use crate::support::{database_url_line, psql, run, stderr, stdout, success, Home};
 
@@ -102,7 +102,13 @@ fn missing_binaries_fail_clearly_and_create_nothing() {
 fn two_concurrent_ups_on_one_home_both_succeed_with_one_cluster() {
     let home = Home::new();
     let children: Vec<_> = (0..2)
-        .map(|_| home.crmdb(&["up"]).spawn().unwrap())
+        .map(|_| {
+            home.crmdb(&["up"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     let outputs: Vec<_> = children
         .into_iter()

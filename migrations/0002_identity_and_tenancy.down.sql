@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS audit_logs;
+DROP FUNCTION IF EXISTS audit_logs_append_only();
+DROP TABLE IF EXISTS auth_tokens;
+DROP TABLE IF EXISTS user_sessions;
+DROP TABLE IF EXISTS user_two_factor;
+DROP TABLE IF EXISTS organization_invitations;
+DROP TABLE IF EXISTS organization_members;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS organizations;

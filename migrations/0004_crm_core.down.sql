@@ -1,0 +1,16 @@
+DROP FUNCTION IF EXISTS lead_search_document(text, text, text, text);
+DROP TABLE IF EXISTS notifications;
+DROP TABLE IF EXISTS custom_field_definitions;
+DROP TABLE IF EXISTS lead_tags;
+DROP TABLE IF EXISTS tags;
+DROP TABLE IF EXISTS tasks;
+DROP TABLE IF EXISTS lead_notes;
+DROP TABLE IF EXISTS communications;
+DROP TABLE IF EXISTS lead_stage_history;
+DROP TABLE IF EXISTS lead_favorites;
+DROP TABLE IF EXISTS leads;
+DROP FUNCTION IF EXISTS leads_record_stage_change();
+DROP FUNCTION IF EXISTS leads_set_stage_changed_at();
+DROP TABLE IF EXISTS pipeline_stages;
+DROP TABLE IF EXISTS pipelines;
+DROP EXTENSION IF EXISTS btree_gin;

@@ -1,0 +1,6 @@
+-- crmdb:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS idx_background_jobs_queue_priority_run_at_queued;
+DROP INDEX CONCURRENTLY IF EXISTS idx_analytics_events_organization_id_event_type_occurred_at;
+DROP INDEX CONCURRENTLY IF EXISTS idx_ai_conversations_organization_id_session_id_created_at;
+DROP INDEX CONCURRENTLY IF EXISTS idx_leads_organization_id_search_trgm;
+DROP INDEX CONCURRENTLY IF EXISTS idx_leads_organization_id_stage_id_lead_score_open;
