@@ -23,9 +23,15 @@ enum Command {
     Down(commands::down::Args),
     /// Print the database URL (starting the embedded cluster if needed).
     Url(commands::url::Args),
+    /// Check the live database against the schema conventions; exits 1 on any violation.
+    Audit(commands::audit::Args),
     /// Apply, revert, inspect and create migrations.
     #[command(subcommand)]
     Migrate(commands::migrate::Command),
+    /// Seed the defaults of every organization (idempotent); `seed demo` loads demo data.
+    Seed(commands::seed::Args),
+    /// Generate the schema documentation (docs/schema/); `--check` exits 1 when it is stale.
+    Docs(commands::docs::Args),
 }
 
 impl Cli {
@@ -35,7 +41,10 @@ impl Cli {
             Command::Up(args) => commands::up::run(args, &ctx).await,
             Command::Down(args) => commands::down::run(args, &ctx).await,
             Command::Url(args) => commands::url::run(args, &ctx).await,
+            Command::Audit(args) => commands::audit::run(args, &ctx).await,
             Command::Migrate(command) => commands::migrate::run(command, &ctx).await,
+            Command::Seed(args) => commands::seed::run(args, &ctx).await,
+            Command::Docs(args) => commands::docs::run(args, &ctx).await,
         }
     }
 }

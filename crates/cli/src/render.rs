@@ -1,5 +1,7 @@
 //! The one place that prints a command's results: plain lines, tables, or JSON with `--json`.
 
+use std::io::Write as _;
+
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
 use serde::Serialize;
@@ -23,7 +25,7 @@ impl Renderer {
     /// A line of human-readable text; nothing under `--json`.
     pub fn line(&self, text: impl std::fmt::Display) {
         if !self.json {
-            println!("{text}");
+            emit(&text.to_string());
         }
     }
 
@@ -32,15 +34,26 @@ impl Renderer {
         if self.json {
             return;
         }
-        println!("{}", table_text(headers, rows));
+        emit(&table_text(headers, rows));
     }
 
     /// The command's JSON document, only under `--json`.
     pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(value)?);
+            emit(&serde_json::to_string_pretty(value)?);
         }
         Ok(())
+    }
+}
+
+/// Writes one line to standard output. A closed pipe (`crmdb … | head`) ends the program
+/// quietly, as it does for other Unix tools, instead of panicking like `println!`.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
     }
 }
 

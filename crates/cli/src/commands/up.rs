@@ -11,7 +11,11 @@ use sqlx::{Connection, PgConnection};
 use crate::context::Context;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Do not load the small demo (3 organizations × 200 leads) into a fresh database.
+    #[arg(long)]
+    no_demo: bool,
+}
 
 #[derive(Debug, Serialize)]
 struct Summary {
@@ -19,11 +23,12 @@ struct Summary {
     database_created: bool,
     migrations_applied: Vec<String>,
     audit: String,
+    seed: crate::commands::seed::UpSeed,
     changed: bool,
     url: String,
 }
 
-pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
     let migrations = crmdb_schema::migrations().context("the embedded migrations are invalid")?;
     let report = Migrator::new(migrations, Options::default())
@@ -31,6 +36,7 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
         .await
         .context("could not apply the migrations")?;
     let audit = audit_summary(&database.options).await?;
+    let seed = crate::commands::seed::seed_for_up(ctx, &database.options, !args.no_demo).await?;
     let server = match database.startup {
         Some(Startup::Created) => "embedded cluster created and started",
         Some(Startup::Started) => "embedded cluster started",
@@ -44,12 +50,14 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
         .collect();
     let changed = database.created
         || !applied.is_empty()
-        || matches!(database.startup, Some(Startup::Created | Startup::Started));
+        || matches!(database.startup, Some(Startup::Created | Startup::Started))
+        || seed.changed();
     let summary = Summary {
         server: server.to_owned(),
         database_created: database.created,
         migrations_applied: applied,
         audit,
+        seed,
         changed,
         url: database.url.clone(),
     };
@@ -70,6 +78,7 @@ pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
         ));
     }
     ctx.out.line(&summary.audit);
+    ctx.out.line(summary.seed.line());
     if !summary.changed {
         ctx.out.line("nothing changed: already up");
     }

@@ -7,10 +7,6 @@ pub struct Args {}
 
 pub async fn run(_args: Args, ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
-    if ctx.out.is_json() {
-        ctx.out.json(&serde_json::json!({ "url": database.url }))
-    } else {
-        println!("{}", database.url);
-        Ok(())
-    }
+    ctx.out.line(&database.url);
+    ctx.out.json(&serde_json::json!({ "url": database.url }))
 }

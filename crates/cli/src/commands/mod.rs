@@ -1,0 +1,9 @@
+//! One module per command; each has its `Args` and its `run`.
+
+pub mod audit;
+pub mod docs;
+pub mod down;
+pub mod migrate;
+pub mod seed;
+pub mod up;
+pub mod url;

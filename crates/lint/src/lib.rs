@@ -1,0 +1,108 @@
+//! Lints migration files before they run: squawk's dangerous-operation rules, judged against
+//! the tables the linted set itself creates, and crmdb's tenant rules, judged over the set.
+//!
+//! A finding is silenced only by a comment on its statement that names the rule and gives a
+//! reason: `-- crmdb:allow <rule>[, <rule>…] because <reason>`.
+
+mod allow;
+mod model;
+mod rules;
+mod source;
+mod syntax;
+
+use serde::Serialize;
+
+pub use rules::rule_names;
+
+/// One migration file to lint.
+#[derive(Debug, Clone)]
+pub struct MigrationFile {
+    /// The name findings are reported under, e.g. `0011_deals.up.sql`.
+    pub name: String,
+    pub text: String,
+    /// The runner applies the file in one transaction (it has no `crmdb:no-transaction`
+    /// directive).
+    pub transactional: bool,
+}
+
+/// A broken rule, located at the start of the offending statement or clause.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub file: String,
+    /// 1-based.
+    pub line: usize,
+    /// 1-based, in characters.
+    pub column: usize,
+    pub rule: String,
+    pub message: String,
+    /// The safe alternative.
+    pub help: Option<String>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}: {}",
+            self.file, self.line, self.column, self.rule, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Lints `files` as one set, in the order given (the order they would be applied in): a
+/// table created by an earlier statement of the set is new, so changing it is not a
+/// dangerous operation, and the tenant rules of a table may be met by any file of the set.
+pub fn lint(files: &[MigrationFile]) -> Vec<Finding> {
+    let parsed: Vec<source::Parsed> = files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| source::Parsed::new(index, file))
+        .collect();
+    let model = model::Model::build(&parsed);
+    let ctx = rules::Context {
+        files: &parsed,
+        model: &model,
+    };
+    let violations = rules::check_all(&ctx);
+    let mut findings: Vec<(usize, u32, Finding)> = allow::apply(&parsed, violations)
+        .into_iter()
+        .map(|v| {
+            let file = &parsed[v.file];
+            let (line, column) = file.line_col(v.range.start());
+            let finding = Finding {
+                file: file.name.clone(),
+                line,
+                column,
+                rule: v.rule,
+                message: v.message,
+                help: v.help,
+            };
+            (v.file, u32::from(v.range.start()), finding)
+        })
+        .collect();
+    findings.sort_by(|a, b| (a.0, a.1, &a.2.rule).cmp(&(b.0, b.1, &b.2.rule)));
+    findings.dedup_by(|a, b| a.2 == b.2);
+    findings
+        .into_iter()
+        .map(|(_, _, finding)| finding)
+        .collect()
+}
+
+/// The tables `files` create, each with the index of the file that creates it: the domain a
+/// table belongs to.
+pub fn created_tables(files: &[MigrationFile]) -> Vec<(String, usize)> {
+    let parsed: Vec<source::Parsed> = files
+        .iter()
+        .enumerate()
+        .map(|(index, file)| source::Parsed::new(index, file))
+        .collect();
+    model::Model::build(&parsed)
+        .tables
+        .into_values()
+        .map(|table| (table.name, table.created.file))
+        .collect()
+}

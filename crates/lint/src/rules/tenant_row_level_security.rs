@@ -1,0 +1,35 @@
+//! tenant-row-level-security: a tenant table has row-level security enabled and forced (the
+//! owner is subject to it too) and at least one policy, somewhere in the linted set; without
+//! a policy a forced table shows no rows at all.
+
+use super::{Context, Violation};
+
+pub(super) const RULE: &str = "tenant-row-level-security";
+
+pub(super) fn check(ctx: &Context) -> Vec<Violation> {
+    ctx.model
+        .tables
+        .values()
+        .filter(|t| t.is_tenant())
+        .filter_map(|table| {
+            let missing: Vec<&str> = [
+                (!table.rls_enabled).then_some("ENABLE ROW LEVEL SECURITY"),
+                (!table.rls_forced).then_some("FORCE ROW LEVEL SECURITY"),
+                (table.policies == 0).then_some("a policy"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            (!missing.is_empty()).then(|| {
+                Violation::at(
+                    table.site,
+                    RULE,
+                    format!("tenant table {} lacks {}", table.name, missing.join(", ")),
+                    "add `ALTER TABLE <table> ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY` \
+                     and `CREATE POLICY … USING (organization_id = NULLIF(current_setting(\
+                     'app.current_organization_id', true), '')::uuid)` with the same WITH CHECK",
+                )
+            })
+        })
+        .collect()
+}

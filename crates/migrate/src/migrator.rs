@@ -1,0 +1,433 @@
+//! The engine's entry points: apply, plan, status, revert, verify, baseline and repair, each
+//! on a database given by its connection options.
+
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use crate::error::Error;
+use crate::history::{self, HistoryRow, NewRow};
+use crate::lock::AdvisoryLock;
+use crate::plan::{self, RevertTarget};
+use crate::report::{
+    Applied, ApplyReport, BaselineReport, Plan, PlannedMigration, RepairReport, RevertReport,
+    Reverted, VerifyReport, VersionStatus,
+};
+use crate::runner::{self, Record, Target};
+use crate::source::Migrations;
+
+/// How the engine runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long to wait for another runner's migration lock.
+    pub lock_wait: Duration,
+    /// `lock_timeout` of every migration: a DDL stuck behind a long transaction fails this
+    /// fast instead of queueing every query on its table behind it. Zero disables it.
+    pub lock_timeout: Duration,
+    /// How many times a migration (or statement) that hit `lock_timeout` is retried.
+    pub lock_retries: u32,
+    /// The pause before the first retry; it doubles with each further one.
+    pub retry_backoff: Duration,
+    /// `statement_timeout` of every migration; `None` for no limit.
+    pub statement_timeout: Option<Duration>,
+    /// Apply pending versions older than the newest applied one.
+    pub allow_out_of_order: bool,
+    /// Apply even though applied versions have no file.
+    pub ignore_missing: bool,
+    /// Recorded in the history with the database user, e.g. `crmdb 0.1.0`.
+    pub client: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            lock_wait: Duration::from_secs(60),
+            lock_timeout: Duration::from_secs(5),
+            lock_retries: 3,
+            retry_backoff: Duration::from_secs(1),
+            statement_timeout: None,
+            allow_out_of_order: false,
+            ignore_missing: false,
+            client: concat!("crmdb-migrate ", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+/// Runs a set of migrations against databases.
+#[derive(Debug, Clone)]
+pub struct Migrator {
+    migrations: Migrations,
+    options: Options,
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Migrator {
+    pub fn new(migrations: Migrations, options: Options) -> Migrator {
+        Migrator {
+            migrations,
+            options,
+        }
+    }
+
+    pub fn migrations(&self) -> &Migrations {
+        &self.migrations
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    async fn connect(&self, db: &PgConnectOptions) -> Result<PgConnection, Error> {
+        let options = db
+            .clone()
+            .application_name(&format!("crmdb-migrate (pid {})", std::process::id()));
+        PgConnection::connect_with(&options)
+            .await
+            .map_err(Error::Connect)
+    }
+
+    async fn rows(&self, db: &PgConnectOptions) -> Result<Vec<HistoryRow>, Error> {
+        let mut conn = self.connect(db).await?;
+        let rows = history::load(&mut conn).await;
+        conn.close().await.ok();
+        rows
+    }
+
+    /// Every version with its state; takes no lock and creates nothing.
+    pub async fn status(&self, db: &PgConnectOptions) -> Result<Vec<VersionStatus>, Error> {
+        Ok(plan::statuses(&self.migrations, &self.rows(db).await?))
+    }
+
+    /// Compares every applied version's file with its recorded checksum.
+    pub async fn verify(&self, db: &PgConnectOptions) -> Result<VerifyReport, Error> {
+        Ok(plan::verify(&self.migrations, &self.rows(db).await?))
+    }
+
+    /// What `apply` would run now, without running it or taking the lock.
+    pub async fn plan(&self, db: &PgConnectOptions, to: Option<i64>) -> Result<Plan, Error> {
+        let rows = self.rows(db).await?;
+        let steps = plan::apply_steps(
+            &self.migrations,
+            &rows,
+            to,
+            self.options.allow_out_of_order,
+            self.options.ignore_missing,
+        )?;
+        let migrations = steps
+            .iter()
+            .map(|step| {
+                let m = step.migration;
+                let from = step.resume_from.unwrap_or(0);
+                PlannedMigration {
+                    version: m.version,
+                    name: m.name.clone(),
+                    file: m.up.file.clone(),
+                    transactional: m.up.transactional(),
+                    resume_at: step.resume_from.map(|done| done + 1),
+                    statements: m.up.statements.iter().skip(from).cloned().collect(),
+                }
+            })
+            .collect();
+        Ok(Plan {
+            version_before: plan::database_version(&rows),
+            migrations,
+        })
+    }
+
+    /// Applies pending versions up to `to` (all when `None`) under the migration lock,
+    /// resuming a non-transactional file that stopped half-way first.
+    pub async fn apply(
+        &self,
+        db: &PgConnectOptions,
+        to: Option<i64>,
+    ) -> Result<ApplyReport, Error> {
+        let (lock, waited) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
+        let result = match self.connect(db).await {
+            Ok(mut conn) => {
+                let result = self.apply_locked(&mut conn, to, waited).await;
+                conn.close().await.ok();
+                result
+            }
+            Err(e) => Err(e),
+        };
+        lock.release().await;
+        result
+    }
+
+    async fn apply_locked(
+        &self,
+        conn: &mut PgConnection,
+        to: Option<i64>,
+        waited: Duration,
+    ) -> Result<ApplyReport, Error> {
+        history::ensure(conn).await?;
+        let rows = history::load(conn).await?;
+        let steps = plan::apply_steps(
+            &self.migrations,
+            &rows,
+            to,
+            self.options.allow_out_of_order,
+            self.options.ignore_missing,
+        )?;
+        let version_before = plan::database_version(&rows);
+        let mut version = version_before;
+        let mut applied = Vec::new();
+        for step in &steps {
+            let m = step.migration;
+            let started = Instant::now();
+            let target = Target {
+                version: m.version,
+                script: &m.up,
+                reverting: false,
+                database_version: version,
+            };
+            let progress = m.up.prefix_checksum(if m.up.transactional() {
+                m.up.statements.len()
+            } else {
+                0
+            });
+            let row = runner::new_row(m.version, &m.name, &m.up, &progress, &self.options.client);
+            let record = Record::Insert(&row);
+            let ran = if m.up.transactional() {
+                runner::run_transactional(conn, &self.options, target, record).await?
+            } else {
+                runner::run_statements(conn, &self.options, target, step.resume_from, record)
+                    .await?
+            };
+            let duration_ms = elapsed_ms(started);
+            version = version.max(Some(m.version));
+            applied.push(Applied {
+                version: m.version,
+                name: m.name.clone(),
+                file: m.up.file.clone(),
+                duration_ms,
+                transactional: m.up.transactional(),
+                statements: m.up.statements.len(),
+                resumed_at: step.resume_from.map(|done| done + 1),
+                attempts: ran.attempts,
+                dropped_invalid_indexes: ran.dropped_invalid_indexes,
+            });
+        }
+        Ok(ApplyReport {
+            up_to_date: applied.is_empty(),
+            applied,
+            version_before,
+            version_after: version,
+            lock_wait_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+        })
+    }
+
+    /// Runs down files newest first, each in a transaction with the removal of its history
+    /// row; refuses before running anything when one of them has no down file.
+    pub async fn revert(
+        &self,
+        db: &PgConnectOptions,
+        target: RevertTarget,
+    ) -> Result<RevertReport, Error> {
+        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
+        let result = match self.connect(db).await {
+            Ok(mut conn) => {
+                let result = self.revert_locked(&mut conn, target).await;
+                conn.close().await.ok();
+                result
+            }
+            Err(e) => Err(e),
+        };
+        lock.release().await;
+        result
+    }
+
+    async fn revert_locked(
+        &self,
+        conn: &mut PgConnection,
+        target: RevertTarget,
+    ) -> Result<RevertReport, Error> {
+        let mut rows = history::load(conn).await?;
+        let steps = plan::revert_steps(&self.migrations, &rows, target)?;
+        let version_before = plan::database_version(&rows);
+        let mut reverted = Vec::new();
+        for m in steps {
+            let Some(down) = &m.down else {
+                continue;
+            };
+            let started = Instant::now();
+            let target = Target {
+                version: m.version,
+                script: down,
+                reverting: true,
+                database_version: plan::database_version(&rows),
+            };
+            let record = Record::Delete(m.version);
+            if down.transactional() {
+                runner::run_transactional(conn, &self.options, target, record).await?;
+            } else {
+                runner::run_statements(conn, &self.options, target, None, record).await?;
+            }
+            rows.retain(|r| r.version != m.version);
+            reverted.push(Reverted {
+                version: m.version,
+                name: m.name.clone(),
+                file: down.file.clone(),
+                duration_ms: elapsed_ms(started),
+            });
+        }
+        Ok(RevertReport {
+            reverted,
+            version_before,
+            version_after: plan::database_version(&rows),
+        })
+    }
+
+    /// Adopts a database built by other means: records every file up to `version` as
+    /// applied without running it (and a marker row when no file has that version).
+    pub async fn baseline(
+        &self,
+        db: &PgConnectOptions,
+        version: i64,
+    ) -> Result<BaselineReport, Error> {
+        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
+        let result = match self.connect(db).await {
+            Ok(mut conn) => {
+                let result = self.baseline_locked(&mut conn, version).await;
+                conn.close().await.ok();
+                result
+            }
+            Err(e) => Err(e),
+        };
+        lock.release().await;
+        result
+    }
+
+    async fn baseline_locked(
+        &self,
+        conn: &mut PgConnection,
+        version: i64,
+    ) -> Result<BaselineReport, Error> {
+        history::ensure(conn).await?;
+        let rows = history::load(conn).await?;
+        if !rows.is_empty() {
+            return Err(Error::BaselineNotEmpty {
+                applied: rows.len(),
+            });
+        }
+        let mut tx = conn
+            .begin()
+            .await
+            .map_err(Error::db("could not begin a transaction"))?;
+        let mut marked = Vec::new();
+        for m in self.migrations.iter().filter(|m| m.version <= version) {
+            let total = m.up.statements.len();
+            let progress = m.up.prefix_checksum(total);
+            let row = NewRow {
+                statements_done: total,
+                finished: true,
+                baselined: true,
+                ..runner::new_row(m.version, &m.name, &m.up, &progress, &self.options.client)
+            };
+            history::insert(&mut tx, &row)
+                .await
+                .map_err(Error::db("could not record the baseline"))?;
+            marked.push(m.version);
+        }
+        let marker_row = self.migrations.get(version).is_none();
+        if marker_row {
+            let row = NewRow {
+                version,
+                name: "baseline",
+                checksum: "",
+                checksum_algorithm: history::BASELINE_MARKER,
+                transactional: true,
+                statements_total: 0,
+                statements_done: 0,
+                progress_checksum: "",
+                finished: true,
+                execution_ms: 0,
+                client: &self.options.client,
+                baselined: true,
+            };
+            history::insert(&mut tx, &row)
+                .await
+                .map_err(Error::db("could not record the baseline"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(Error::db("could not record the baseline"))?;
+        Ok(BaselineReport {
+            version,
+            marked,
+            marker_row,
+        })
+    }
+
+    /// Accepts the current text of an applied file whose checksum no longer matches, and
+    /// records that it did so, and when.
+    pub async fn repair(&self, db: &PgConnectOptions, version: i64) -> Result<RepairReport, Error> {
+        let m = self
+            .migrations
+            .get(version)
+            .ok_or(Error::NoSuchVersion { version })?;
+        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
+        let result = async {
+            let mut conn = self.connect(db).await?;
+            let rows = history::load(&mut conn).await;
+            let result = match rows {
+                Ok(rows) => match rows.into_iter().find(|r| r.version == version) {
+                    None => Err(Error::NotApplied { version }),
+                    Some(row) if row.checksum == m.up.checksum => Ok(RepairReport {
+                        version,
+                        name: m.name.clone(),
+                        previous_checksum: row.checksum.clone(),
+                        checksum: row.checksum,
+                        changed: false,
+                    }),
+                    Some(row) => {
+                        let note = format!(
+                            "accepted edited {} by `repair`: checksum {} ({}) replaced",
+                            m.up.file, row.checksum, row.checksum_algorithm
+                        );
+                        history::repair(&mut conn, version, &m.up.checksum, &note)
+                            .await
+                            .map(|()| RepairReport {
+                                version,
+                                name: m.name.clone(),
+                                previous_checksum: row.checksum,
+                                checksum: m.up.checksum.clone(),
+                                changed: true,
+                            })
+                    }
+                },
+                Err(e) => Err(e),
+            };
+            conn.close().await.ok();
+            result
+        }
+        .await;
+        lock.release().await;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: T) {}
+
+    /// Callers spawn these futures on multi-threaded runtimes.
+    #[test]
+    fn futures_are_send() {
+        let m = Migrator::new(Migrations::default(), Options::default());
+        let db = PgConnectOptions::new();
+        assert_send(m.apply(&db, None));
+        assert_send(m.plan(&db, None));
+        assert_send(m.status(&db));
+        assert_send(m.verify(&db));
+        assert_send(m.revert(&db, RevertTarget::Steps(1)));
+        assert_send(m.baseline(&db, 1));
+        assert_send(m.repair(&db, 1));
+    }
+}
