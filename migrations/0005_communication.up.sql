@@ -51,7 +51,8 @@ CREATE TABLE message_templates (
         CHECK (variables @> template_placeholders(content) AND variables <@ template_placeholders(content)),
     CONSTRAINT ck_message_templates_language CHECK (language ~ '^[a-z]{2,3}(-[A-Z]{2})?$'),
     -- WhatsApp template names: lower-case letters, digits and underscores.
-    CONSTRAINT ck_message_templates_wa_template_name CHECK (wa_template_name ~ '^[a-z0-9_]{1,512}$'),
+    -- PostgreSQL regexes cap a repetition count at 255, so the length is checked apart.
+    CONSTRAINT ck_message_templates_wa_template_name CHECK (wa_template_name ~ '^[a-z0-9_]+$' AND char_length(wa_template_name) <= 512),
     CONSTRAINT ck_message_templates_wa_category CHECK (wa_category IN ('MARKETING', 'UTILITY', 'AUTHENTICATION')),
     CONSTRAINT ck_message_templates_parameter_format CHECK (parameter_format IN ('positional', 'named')),
     CONSTRAINT ck_message_templates_components CHECK (jsonb_typeof(components) = 'array'),
