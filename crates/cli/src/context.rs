@@ -159,7 +159,10 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
             return Err(e).with_context(|| format!("could not connect to {server}"));
         }
     }
-    let name = options.get_database().unwrap_or(EMBEDDED_DATABASE).to_owned();
+    let name = options
+        .get_database()
+        .unwrap_or(EMBEDDED_DATABASE)
+        .to_owned();
     let maintenance = options.clone().database("postgres");
     let mut conn = PgConnection::connect_with(&maintenance)
         .await

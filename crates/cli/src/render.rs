@@ -78,7 +78,10 @@ mod tests {
     fn tables_render_without_colour() {
         let text = table_text(
             &["version", "state"],
-            vec![vec!["1".into(), "applied".into()], vec!["2".into(), "pending".into()]],
+            vec![
+                vec!["1".into(), "applied".into()],
+                vec!["2".into(), "pending".into()],
+            ],
         );
         insta::assert_snapshot!(text);
     }

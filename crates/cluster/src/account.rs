@@ -59,7 +59,10 @@ impl Account {
     pub fn give(&self, path: &Path) -> Result<()> {
         if let Some((uid, gid)) = self.switch_to {
             nix::unistd::chown(path, Some(uid), Some(gid)).map_err(|errno| Error::Io {
-                action: format!("giving {} to the `{SERVER_ACCOUNT}` account", path.display()),
+                action: format!(
+                    "giving {} to the `{SERVER_ACCOUNT}` account",
+                    path.display()
+                ),
                 source: errno.into(),
             })?;
         }

@@ -48,7 +48,10 @@ impl Binaries {
         let out = Command::new(dir.join("postgres"))
             .arg("--version")
             .output()
-            .map_err(Error::io(format!("running {}/postgres --version", dir.display())))?;
+            .map_err(Error::io(format!(
+                "running {}/postgres --version",
+                dir.display()
+            )))?;
         let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         let (version, major) = parse_version(&text).ok_or_else(|| Error::Damaged {
             home: dir.clone(),
@@ -99,15 +102,17 @@ fn newest_debian_bindir() -> Option<PathBuf> {
 
 fn from_path() -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path).find(|dir| holds_binaries(dir)).map(|dir| {
-        // A symlinked `initdb` (as in /usr/local/bin) should resolve to its real bin directory,
-        // where the other programs and the share directory live.
-        std::fs::canonicalize(dir.join("initdb"))
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .filter(|p| holds_binaries(p))
-            .unwrap_or(dir)
-    })
+    env::split_paths(&path)
+        .find(|dir| holds_binaries(dir))
+        .map(|dir| {
+            // A symlinked `initdb` (as in /usr/local/bin) should resolve to its real bin directory,
+            // where the other programs and the share directory live.
+            std::fs::canonicalize(dir.join("initdb"))
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .filter(|p| holds_binaries(p))
+                .unwrap_or(dir)
+        })
 }
 
 /// Parses `postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)` into `("15.18", 15)`.
@@ -145,13 +150,18 @@ mod tests {
             parse_version("postgres (PostgreSQL) 17beta2"),
             Some(("17beta2".into(), 17))
         );
-        assert_eq!(parse_version("postgres (PostgreSQL) 9.6.24"), Some(("9.6.24".into(), 9)));
+        assert_eq!(
+            parse_version("postgres (PostgreSQL) 9.6.24"),
+            Some(("9.6.24".into(), 9))
+        );
         assert_eq!(parse_version("garbage"), None);
     }
 
     #[test]
     fn recognises_postmaster_command_lines() {
-        assert!(is_postgres_command(b"/usr/lib/postgresql/15/bin/postgres\0-D\0/x\0"));
+        assert!(is_postgres_command(
+            b"/usr/lib/postgresql/15/bin/postgres\0-D\0/x\0"
+        ));
         assert!(!is_postgres_command(b"/bin/bash\0-c\0postgres\0"));
     }
 }

@@ -52,9 +52,7 @@ pub enum Error {
         log: PathBuf,
     },
 
-    #[error(
-        "the embedded cluster in {home} has not been created yet; run `crmdb up` first"
-    )]
+    #[error("the embedded cluster in {home} has not been created yet; run `crmdb up` first")]
     NotInitialised { home: PathBuf },
 
     #[error(

@@ -225,7 +225,10 @@ impl Cluster {
             .write(true)
             .mode(0o600)
             .open(&path)
-            .map_err(Error::io(format!("opening the lock file {}", path.display())))?;
+            .map_err(Error::io(format!(
+                "opening the lock file {}",
+                path.display()
+            )))?;
         file.lock()
             .map_err(Error::io(format!("locking {}", path.display())))?;
         Ok(HomeLock { _file: file })
@@ -301,7 +304,12 @@ impl Cluster {
             .output()
             .map_err(Error::io("running initdb"));
         let _ = fs::remove_file(&pwfile);
-        check(output?, "initdb", "creating the cluster", &layout.log_file())?;
+        check(
+            output?,
+            "initdb",
+            "creating the cluster",
+            &layout.log_file(),
+        )?;
         let conf = layout.data_dir().join("postgresql.conf");
         let mut file = OpenOptions::new()
             .append(true)
@@ -519,7 +527,10 @@ mod tests {
         let long = PathBuf::from(format!("/{}", "x".repeat(120)));
         let dir = socket_dir_for(&long, &long);
         assert!(dir.as_os_str().len() <= MAX_SOCKET_DIR_LEN);
-        assert_eq!(socket_dir_for(Path::new("/h"), Path::new("/h")), Path::new("/h/run"));
+        assert_eq!(
+            socket_dir_for(Path::new("/h"), Path::new("/h")),
+            Path::new("/h/run")
+        );
     }
 
     #[test]

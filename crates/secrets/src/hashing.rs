@@ -23,6 +23,20 @@ pub fn hash_password(password: &SecretString) -> Result<String, Error> {
         .map_err(|e| Error::Password(e.to_string()))
 }
 
+/// An argon2id PHC string of a password with its salt drawn from `rng`. Only for demo
+/// data, where a seeded generator makes the hash reproducible; real passwords use
+/// [`hash_password`].
+pub fn hash_password_with_salt_rng(
+    password: &SecretString,
+    rng: &mut impl argon2::password_hash::rand_core::CryptoRngCore,
+) -> Result<String, Error> {
+    let salt = SaltString::generate(rng);
+    Argon2::default()
+        .hash_password(password.expose_secret().as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| Error::Password(e.to_string()))
+}
+
 /// True when `password` matches the PHC string `hash`; false for a malformed hash too.
 pub fn verify_password(password: &SecretString, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| {
@@ -43,6 +57,19 @@ mod tests {
         assert!(verify_password(&SecretString::from("correct horse"), &hash));
         assert!(!verify_password(&SecretString::from("wrong"), &hash));
         assert!(!verify_password(&SecretString::from("x"), "not a hash"));
+    }
+
+    #[test]
+    fn a_seeded_salt_gives_the_same_verifiable_hash() {
+        use rand::SeedableRng;
+        let password = SecretString::from("demo");
+        let hash = |seed| {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            hash_password_with_salt_rng(&password, &mut rng).unwrap()
+        };
+        assert_eq!(hash(1), hash(1));
+        assert_ne!(hash(1), hash(2));
+        assert!(verify_password(&password, &hash(1)));
     }
 
     #[test]

@@ -113,12 +113,14 @@ impl Keyring {
                     position,
                     why: format!("not base64 ({e})"),
                 })?;
-                let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
-                    Error::InvalidKey {
-                        position,
-                        why: format!("{} bytes instead of 32", decoded.len()),
-                    }
-                })?;
+                let bytes: [u8; 32] =
+                    decoded
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| Error::InvalidKey {
+                            position,
+                            why: format!("{} bytes instead of 32", decoded.len()),
+                        })?;
                 zeroize::Zeroize::zeroize(&mut decoded);
                 Ok(Key::from_bytes(bytes))
             })
@@ -197,7 +199,13 @@ impl Keyring {
         let aad = binding.associated_data();
         let plain = key
             .cipher()
-            .decrypt(XNonce::from_slice(nonce), Payload { msg: body, aad: &aad })
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| tampered())?;
         String::from_utf8(plain)
             .map(SecretString::from)
@@ -222,10 +230,7 @@ mod tests {
         let ring = Keyring::new(vec![Key::generate()]).unwrap();
         let secret = SecretString::from("sk_live_123");
         let sealed = ring.seal(&secret, binding("voip_configs"));
-        assert!(!sealed
-            .ciphertext
-            .windows(11)
-            .any(|w| w == b"sk_live_123"));
+        assert!(!sealed.ciphertext.windows(11).any(|w| w == b"sk_live_123"));
         let opened = ring.open(&sealed, binding("voip_configs")).unwrap();
         assert_eq!(opened.expose_secret(), "sk_live_123");
         let moved = ring.open(&sealed, binding("whatsapp_configs"));
@@ -244,10 +249,17 @@ mod tests {
         let old_ring = Keyring::new(vec![old]).unwrap();
         let sealed = old_ring.seal(&SecretString::from("x"), binding("t"));
         let new = Key::generate();
-        let both = format!("{},{}", new.to_base64().expose_secret(), old_b64.expose_secret());
+        let both = format!(
+            "{},{}",
+            new.to_base64().expose_secret(),
+            old_b64.expose_secret()
+        );
         let rotated = Keyring::parse(&SecretString::from(both)).unwrap();
         assert_eq!(rotated.current_id(), new.id());
-        assert_eq!(rotated.open(&sealed, binding("t")).unwrap().expose_secret(), "x");
+        assert_eq!(
+            rotated.open(&sealed, binding("t")).unwrap().expose_secret(),
+            "x"
+        );
         let only_new = Keyring::new(vec![new]).unwrap();
         let err = only_new.open(&sealed, binding("t")).unwrap_err();
         assert!(err.to_string().contains(&sealed.key_id));

@@ -4,10 +4,10 @@
 //! associated data, so a ciphertext copied to another row or column does not open. Values
 //! that are only compared are hashed; passwords use argon2.
 
-mod keyring;
 mod hashing;
+mod keyring;
 
-pub use hashing::{hash_password, hash_token, verify_password};
+pub use hashing::{hash_password, hash_password_with_salt_rng, hash_token, verify_password};
 pub use keyring::{Binding, Key, KeyId, Keyring, Sealed};
 pub use secrecy::{ExposeSecret, SecretString};
 

@@ -71,7 +71,10 @@ fn purge_abandoned_homes(root: &std::path::Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name.strip_prefix("run-").and_then(|p| p.parse::<u32>().ok()) else {
+        let Some(pid) = name
+            .strip_prefix("run-")
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
             continue;
         };
         let alive = std::path::Path::new("/proc").join(pid.to_string()).exists();
@@ -206,7 +209,11 @@ pub async fn empty_db() -> TestDb {
 pub async fn migrated_db() -> TestDb {
     let template = TEMPLATE.get_or_init(build_template).await;
     let name = unique_name("test");
-    let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote(&name), quote(template));
+    let sql = format!(
+        "CREATE DATABASE {} TEMPLATE {}",
+        quote(&name),
+        quote(template)
+    );
     // Two clones of one template at the same instant may see each other as "other users"
     // of the template (SQLSTATE 55006); a short retry settles it.
     let mut attempt = 0;
@@ -254,7 +261,11 @@ async fn build_template() -> String {
         .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
     // The rename makes the finished template appear atomically; another test process that
     // built the same template first wins, and this copy is dropped.
-    let rename = format!("ALTER DATABASE {} RENAME TO {}", quote(&building), quote(&name));
+    let rename = format!(
+        "ALTER DATABASE {} RENAME TO {}",
+        quote(&building),
+        quote(&name)
+    );
     if sqlx::raw_sql(&rename).execute(&mut admin).await.is_err() {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(&building));
         let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;

@@ -37,5 +37,6 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         (false, false) => format!("the embedded cluster in {home} was not running"),
     };
     ctx.out.line(&message);
-    ctx.out.json(&serde_json::json!({ "home": home, "purged": purge, "changed": changed }))
+    ctx.out
+        .json(&serde_json::json!({ "home": home, "purged": purge, "changed": changed }))
 }

@@ -67,7 +67,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     ctx.out.line(format!("server:     {}", summary.server));
     ctx.out.line(format!(
         "database:   {}",
-        if summary.database_created { "created" } else { "exists" }
+        if summary.database_created {
+            "created"
+        } else {
+            "exists"
+        }
     ));
     if summary.migrations_applied.is_empty() {
         ctx.out.line("migrations: up to date");

@@ -48,7 +48,11 @@ async fn eight_apply_processes_at_once_apply_every_version_exactly_once() {
         success(child.wait_with_output().unwrap());
     }
     assert_eq!(applied_versions(&db).await, vec![(1, 1), (2, 1), (3, 1)]);
-    let status = success(run(&mut migrate(db.url(), "basic", &["status", "--exit-code"])));
+    let status = success(run(&mut migrate(
+        db.url(),
+        "basic",
+        &["status", "--exit-code"],
+    )));
     assert!(stdout(&status).contains("applied"));
 }
 
@@ -76,7 +80,10 @@ async fn kill_9_of_the_runner_mid_migration_leaves_the_previous_version() {
         if sleeping {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "0002 never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "0002 never started"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let killed = Command::new("kill")

@@ -9,16 +9,27 @@ fn up_on_an_empty_home_creates_everything_and_a_second_up_changes_nothing() {
     let home = Home::new();
     let first = success(run(&mut home.crmdb(&["up"])));
     let text = stdout(&first);
-    assert!(text.contains("embedded cluster created and started"), "{text}");
+    assert!(
+        text.contains("embedded cluster created and started"),
+        "{text}"
+    );
     assert!(text.contains("database:   created"), "{text}");
     assert!(text.contains("0001_foundation"), "{text}");
     let url = database_url_line(&first);
     assert_eq!(
-        psql(&url, "SELECT version FROM crmdb_schema_history WHERE version = 1").unwrap(),
+        psql(
+            &url,
+            "SELECT version FROM crmdb_schema_history WHERE version = 1"
+        )
+        .unwrap(),
         "1"
     );
     assert_eq!(
-        psql(&url, "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'").unwrap(),
+        psql(
+            &url,
+            "SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'"
+        )
+        .unwrap(),
         "pg_trgm"
     );
     let uuid = psql(&url, "SELECT uuid_generate_v7()").unwrap();
@@ -73,7 +84,11 @@ fn a_stale_pid_file_naming_a_live_unrelated_process_is_not_taken_for_the_server(
 fn down_keeps_the_data_and_purge_deletes_it() {
     let home = Home::new();
     let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
-    psql(&url, "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)").unwrap();
+    psql(
+        &url,
+        "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)",
+    )
+    .unwrap();
     let down = success(run(&mut home.crmdb(&["down"])));
     assert!(stdout(&down).contains("stopped"));
     assert!(psql(&url, "SELECT 1").is_err());
@@ -88,9 +103,7 @@ fn down_keeps_the_data_and_purge_deletes_it() {
 fn missing_binaries_fail_clearly_and_create_nothing() {
     let home = Home::new();
     let empty = tempfile::tempdir().unwrap();
-    let output = run(home
-        .crmdb(&["up"])
-        .env("PG_BINDIR", empty.path()));
+    let output = run(home.crmdb(&["up"]).env("PG_BINDIR", empty.path()));
     assert!(!output.status.success());
     let err = stderr(&output);
     assert!(err.contains("PG_BINDIR"), "{err}");
@@ -117,7 +130,11 @@ fn two_concurrent_ups_on_one_home_both_succeed_with_one_cluster() {
     let urls: Vec<String> = outputs.iter().map(database_url_line).collect();
     assert_eq!(urls[0], urls[1], "one cluster, one URL");
     assert_eq!(
-        psql(&urls[0], "SELECT count(*) FROM crmdb_schema_history WHERE version = 1").unwrap(),
+        psql(
+            &urls[0],
+            "SELECT count(*) FROM crmdb_schema_history WHERE version = 1"
+        )
+        .unwrap(),
         "1"
     );
 }

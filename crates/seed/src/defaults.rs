@@ -1,0 +1,456 @@
+//! The defaults of the catalog: the global plan catalogue and, per organization, the
+//! default pipeline with its stages, the message templates, the VoIP configs awaiting
+//! setup and the baseline scoring model. Idempotent: rows have stable ids and are inserted
+//! with `ON CONFLICT DO NOTHING`, so a re-run inserts nothing and never overwrites a row
+//! the organization has customised.
+
+use serde::Serialize;
+use sqlx::{Acquire, PgConnection};
+use uuid::Uuid;
+
+use crate::data::Defaults;
+use crate::ids::stable_id;
+use crate::{db, SeedError};
+
+/// The scope of the global rows' stable ids.
+const GLOBAL: Uuid = Uuid::nil();
+
+/// An organization to create. `None` fields take the schema's defaults (pt-BR,
+/// America/Sao_Paulo, BRL).
+#[derive(Debug, Clone, Default)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub currency: Option<String>,
+}
+
+impl NewOrganization {
+    pub fn new(name: impl Into<String>, slug: impl Into<String>) -> NewOrganization {
+        NewOrganization {
+            name: name.into(),
+            slug: slug.into(),
+            ..NewOrganization::default()
+        }
+    }
+}
+
+/// Rows inserted, per kind of default. All zero when everything was already there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SeedReport {
+    pub organizations: u64,
+    pub plans: u64,
+    pub pipelines: u64,
+    pub pipeline_stages: u64,
+    pub message_templates: u64,
+    pub voip_configs: u64,
+    pub lead_scoring_models: u64,
+}
+
+impl SeedReport {
+    /// Rows inserted in total (organizations visited are not rows).
+    pub fn rows(&self) -> u64 {
+        self.plans
+            + self.pipelines
+            + self.pipeline_stages
+            + self.message_templates
+            + self.voip_configs
+            + self.lead_scoring_models
+    }
+
+    fn add(&mut self, other: SeedReport) {
+        self.organizations += other.organizations;
+        self.plans += other.plans;
+        self.pipelines += other.pipelines;
+        self.pipeline_stages += other.pipeline_stages;
+        self.message_templates += other.message_templates;
+        self.voip_configs += other.voip_configs;
+        self.lead_scoring_models += other.lead_scoring_models;
+    }
+}
+
+/// The stable id of a plan of the catalogue.
+pub fn plan_id(code: &str) -> Uuid {
+    stable_id(GLOBAL, "plan", code)
+}
+
+/// The stable id of an organization's default pipeline.
+pub fn pipeline_id(organization_id: Uuid) -> Uuid {
+    stable_id(organization_id, "pipeline", "default")
+}
+
+/// The stable id of a default stage, by its name in `seeds/pipeline.toml`.
+pub fn stage_id(organization_id: Uuid, stage: &str) -> Uuid {
+    stable_id(organization_id, "pipeline_stage", stage)
+}
+
+/// The stable id of a default template, by its name in `seeds/message_templates.toml`.
+pub fn template_id(organization_id: Uuid, template: &str) -> Uuid {
+    stable_id(organization_id, "message_template", template)
+}
+
+/// The stable id of a default VoIP config, by provider.
+pub fn voip_config_id(organization_id: Uuid, provider: &str) -> Uuid {
+    stable_id(organization_id, "voip_config", provider)
+}
+
+/// The stable id of the baseline scoring model.
+pub fn scoring_model_id(organization_id: Uuid, name: &str, version: &str) -> Uuid {
+    stable_id(
+        organization_id,
+        "lead_scoring_model",
+        &format!("{name}@{version}"),
+    )
+}
+
+/// WhatsApp's component list for a template body submitted to Meta.
+pub fn whatsapp_components(content: &str) -> serde_json::Value {
+    serde_json::json!([{ "type": "BODY", "text": content }])
+}
+
+/// Inserts the plans of the catalogue that are missing (by code).
+pub async fn seed_globals(conn: &mut PgConnection) -> Result<SeedReport, SeedError> {
+    insert_plans(conn, None).await
+}
+
+/// Inserts the missing plans, created at `at` (the demo's fixed time, so its data repeats
+/// byte for byte) or now.
+pub(crate) async fn insert_plans(
+    conn: &mut PgConnection,
+    at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<SeedReport, SeedError> {
+    let plans = &Defaults::embedded()?.plans;
+    let inserted = sqlx::query(
+        "INSERT INTO plans (id, code, name, price_cents, currency, billing_interval, limits, \
+                            stripe_price_id, created_at, updated_at) \
+         SELECT p.*, coalesce($9, now()), coalesce($9, now()) \
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
+                     $6::text[], $7::jsonb[], $8::text[]) AS p \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(plans.iter().map(|p| plan_id(&p.code)).collect::<Vec<_>>())
+    .bind(plans.iter().map(|p| p.code.clone()).collect::<Vec<_>>())
+    .bind(plans.iter().map(|p| p.name.clone()).collect::<Vec<_>>())
+    .bind(plans.iter().map(|p| p.price_cents).collect::<Vec<_>>())
+    .bind(plans.iter().map(|p| p.currency.clone()).collect::<Vec<_>>())
+    .bind(
+        plans
+            .iter()
+            .map(|p| p.billing_interval.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        plans
+            .iter()
+            .map(|p| serde_json::Value::Object(p.limits.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        plans
+            .iter()
+            .map(|p| p.stripe_price_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(at)
+    .execute(&mut *conn)
+    .await
+    .map_err(db("seeding the plan catalogue"))?
+    .rows_affected();
+    Ok(SeedReport {
+        plans: inserted,
+        ..SeedReport::default()
+    })
+}
+
+/// Inserts the defaults the organization is missing, in one transaction (a savepoint when
+/// `conn` is already in one). The pipeline and its stages are one unit: stages are only
+/// added together with the pipeline, so a stage the organization deleted stays deleted.
+pub async fn seed_organization(
+    conn: &mut PgConnection,
+    organization_id: Uuid,
+) -> Result<SeedReport, SeedError> {
+    let defaults = Defaults::embedded()?;
+    let mut tx = conn
+        .begin()
+        .await
+        .map_err(db("starting the seed transaction"))?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM organizations WHERE id = $1)")
+            .bind(organization_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("looking up the organization"))?;
+    if !exists {
+        return Err(SeedError::NoSuchOrganization(organization_id));
+    }
+    // Row-level security is forced on tenant tables, for their owner too: the inserts
+    // below must run as the organization.
+    sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
+        .bind(organization_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("selecting the organization"))?;
+    let mut report = SeedReport {
+        organizations: 1,
+        ..SeedReport::default()
+    };
+    insert_pipeline(&mut tx, defaults, organization_id, &mut report).await?;
+    insert_templates(&mut tx, defaults, organization_id, &mut report).await?;
+    insert_voip(&mut tx, defaults, organization_id, &mut report).await?;
+    insert_scoring_model(&mut tx, defaults, organization_id, &mut report).await?;
+    tx.commit()
+        .await
+        .map_err(db("committing the organization's defaults"))?;
+    Ok(report)
+}
+
+/// The global defaults, then the defaults of every organization (each in its own
+/// transaction).
+pub async fn seed_all(conn: &mut PgConnection) -> Result<SeedReport, SeedError> {
+    let mut report = seed_globals(conn).await?;
+    let organizations: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("listing the organizations"))?;
+    for organization_id in organizations {
+        report.add(seed_organization(conn, organization_id).await?);
+    }
+    Ok(report)
+}
+
+/// Creates an organization and seeds its defaults, inside the caller's transaction: commit
+/// it and both exist, roll it back and neither does. Leaves `app.current_organization_id`
+/// set to the new organization until the end of that transaction.
+pub async fn create_organization(
+    tx: &mut PgConnection,
+    org: &NewOrganization,
+) -> Result<Uuid, SeedError> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO organizations (name, slug, locale, timezone, currency) \
+         VALUES ($1, $2, coalesce($3, 'pt-BR'), coalesce($4, 'America/Sao_Paulo'), \
+                 coalesce($5, 'BRL')) \
+         ON CONFLICT (slug) DO NOTHING \
+         RETURNING id",
+    )
+    .bind(&org.name)
+    .bind(&org.slug)
+    .bind(&org.locale)
+    .bind(&org.timezone)
+    .bind(&org.currency)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db(format!("creating organization {:?}", org.slug)))?;
+    let Some(organization_id) = inserted else {
+        return Err(SeedError::SlugTaken {
+            slug: org.slug.clone(),
+        });
+    };
+    seed_organization(tx, organization_id).await?;
+    Ok(organization_id)
+}
+
+async fn insert_pipeline(
+    tx: &mut PgConnection,
+    defaults: &Defaults,
+    organization_id: Uuid,
+    report: &mut SeedReport,
+) -> Result<(), SeedError> {
+    let pipeline = pipeline_id(organization_id);
+    let created = sqlx::query(
+        "INSERT INTO pipelines (organization_id, id, name, is_default, position) \
+         VALUES ($1, $2, $3, true, 0) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(organization_id)
+    .bind(pipeline)
+    .bind(&defaults.pipeline.name)
+    .execute(&mut *tx)
+    .await
+    .map_err(db("seeding the default pipeline"))?
+    .rows_affected();
+    if created == 0 {
+        return Ok(());
+    }
+    report.pipelines += created;
+    let stages = &defaults.pipeline.stages;
+    report.pipeline_stages += sqlx::query(
+        "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, name, stage_order, \
+                                      color, stage_type, win_probability) \
+         SELECT $1, s.id, $2, s.name, s.stage_order, s.color, s.stage_type, s.win_probability \
+         FROM unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[]) \
+              AS s (id, name, stage_order, color, stage_type, win_probability)",
+    )
+    .bind(organization_id)
+    .bind(pipeline)
+    .bind(
+        stages
+            .iter()
+            .map(|s| stage_id(organization_id, &s.name))
+            .collect::<Vec<_>>(),
+    )
+    .bind(stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>())
+    .bind((1..=stages.len() as i32).collect::<Vec<_>>())
+    .bind(stages.iter().map(|s| s.color.clone()).collect::<Vec<_>>())
+    .bind(
+        stages
+            .iter()
+            .map(|s| s.stage_type.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(stages.iter().map(|s| s.win_probability).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("seeding the default pipeline's stages"))?
+    .rows_affected();
+    Ok(())
+}
+
+async fn insert_templates(
+    tx: &mut PgConnection,
+    defaults: &Defaults,
+    organization_id: Uuid,
+    report: &mut SeedReport,
+) -> Result<(), SeedError> {
+    let templates = &defaults.templates;
+    report.message_templates += sqlx::query(
+        "INSERT INTO message_templates (organization_id, id, name, category, channel, content, \
+                                        variables, wa_template_name, wa_category, components, \
+                                        wa_status) \
+         SELECT $1, t.* \
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], \
+                     $8::text[], $9::text[], $10::jsonb[], $11::text[]) AS t \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(organization_id)
+    .bind(
+        templates
+            .iter()
+            .map(|t| template_id(organization_id, &t.name))
+            .collect::<Vec<_>>(),
+    )
+    .bind(templates.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.category.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.channel.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.content.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| serde_json::json!(t.variables))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.wa_template_name.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.wa_category.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| match t.wa_template_name {
+                Some(_) => whatsapp_components(&t.content),
+                None => serde_json::json!([]),
+            })
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        templates
+            .iter()
+            .map(|t| t.wa_template_name.as_ref().map(|_| "draft".to_owned()))
+            .collect::<Vec<_>>(),
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(db("seeding the default message templates"))?
+    .rows_affected();
+    Ok(())
+}
+
+async fn insert_voip(
+    tx: &mut PgConnection,
+    defaults: &Defaults,
+    organization_id: Uuid,
+    report: &mut SeedReport,
+) -> Result<(), SeedError> {
+    let voip = &defaults.voip;
+    report.voip_configs += sqlx::query(
+        "INSERT INTO voip_configs (organization_id, id, provider, cost_per_minute, currency, \
+                                   is_active, setup_completed) \
+         SELECT $1, v.id, v.provider, v.cost::numeric, v.currency, false, false \
+         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) \
+              AS v (id, provider, cost, currency) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(organization_id)
+    .bind(
+        voip.iter()
+            .map(|v| voip_config_id(organization_id, &v.provider))
+            .collect::<Vec<_>>(),
+    )
+    .bind(voip.iter().map(|v| v.provider.clone()).collect::<Vec<_>>())
+    .bind(
+        voip.iter()
+            .map(|v| v.cost_per_minute.to_string())
+            .collect::<Vec<_>>(),
+    )
+    .bind(voip.iter().map(|v| v.currency.clone()).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("seeding the default VoIP configs"))?
+    .rows_affected();
+    Ok(())
+}
+
+async fn insert_scoring_model(
+    tx: &mut PgConnection,
+    defaults: &Defaults,
+    organization_id: Uuid,
+    report: &mut SeedReport,
+) -> Result<(), SeedError> {
+    let model = &defaults.scoring_model;
+    report.lead_scoring_models += sqlx::query(
+        "INSERT INTO lead_scoring_models (organization_id, id, model_name, model_version, \
+                                          model_config, training_data_count, accuracy_score, \
+                                          is_active) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, true) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(organization_id)
+    .bind(scoring_model_id(
+        organization_id,
+        &model.model_name,
+        &model.model_version,
+    ))
+    .bind(&model.model_name)
+    .bind(&model.model_version)
+    .bind(serde_json::Value::Object(model.model_config.clone()))
+    .bind(model.training_data_count)
+    .bind(model.accuracy_score.to_string())
+    .execute(&mut *tx)
+    .await
+    .map_err(db("seeding the baseline scoring model"))?
+    .rows_affected();
+    Ok(())
+}

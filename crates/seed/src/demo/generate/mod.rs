@@ -1,0 +1,448 @@
+//! The demo-data generator: everything of one organization, from its seed and index
+//! alone, written as COPY rows per table. No wall clock: time runs up to [`BASE`], and ids
+//! are UUIDv7 of the generated timestamps with seeded random bits.
+
+mod billing;
+mod crm;
+mod extras;
+mod people;
+
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crmdb_secrets::{Binding, Keyring, Sealed, SecretString};
+
+use super::copy::{CopyBuf, Field, Ts};
+use super::tables::Table;
+use super::words::{slugify, words, Words};
+use crate::data::Defaults;
+use crate::ids;
+
+/// The demo's "now": 2026-01-01T00:00:00Z. Every created_at is at or before it.
+pub const BASE: i64 = 1_767_225_600_000;
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+const DAY: i64 = 24 * HOUR;
+
+/// The password of every demo user (the demo is for trying the CRM out).
+pub const DEMO_PASSWORD: &str = "crmdb-demo";
+
+/// A plan of the catalogue as the database has it.
+#[derive(Debug, Clone)]
+pub struct PlanRef {
+    pub code: String,
+    pub id: Uuid,
+    pub price_cents: i64,
+    pub yearly: bool,
+}
+
+/// What every organization of one run shares: computed once.
+pub struct Shared {
+    pub keyring: Keyring,
+    pub defaults: Defaults,
+    pub plans: Vec<PlanRef>,
+    pub leads_per_org: u32,
+    password_hash: String,
+    backup_code_hashes: Vec<String>,
+}
+
+impl Shared {
+    /// The shared parts of a run: the demo password's and backup codes' argon2 hashes
+    /// (salts from `seed`, so they repeat), the defaults and the plan ids.
+    pub fn new(
+        keyring: Keyring,
+        defaults: Defaults,
+        plans: Vec<PlanRef>,
+        seed: u64,
+        leads_per_org: u32,
+    ) -> Result<Shared, crmdb_secrets::Error> {
+        let mut rng = ChaCha8Rng::from_seed(derive_seed(seed, u64::MAX));
+        let password_hash = crmdb_secrets::hash_password_with_salt_rng(
+            &SecretString::from(DEMO_PASSWORD),
+            &mut rng,
+        )?;
+        let backup_code_hashes = (1..=8)
+            .map(|i| {
+                let code = SecretString::from(format!("demo-{i:04}"));
+                crmdb_secrets::hash_password_with_salt_rng(&code, &mut rng)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Shared {
+            keyring,
+            defaults,
+            plans,
+            leads_per_org,
+            password_hash,
+            backup_code_hashes,
+        })
+    }
+}
+
+/// An organization before its data: enough to know whether it is already loaded.
+pub struct OrgHeader {
+    pub index: u32,
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub created: i64,
+    rng: ChaCha8Rng,
+}
+
+/// The COPY rows of one organization, per table in load order.
+pub struct OrgData {
+    pub organization_id: Uuid,
+    pub tables: Vec<CopyBuf>,
+}
+
+impl OrgData {
+    pub fn rows(&self) -> u64 {
+        self.tables.iter().map(|t| t.rows).sum()
+    }
+}
+
+/// The 32-byte seed of organization `index` of run `seed`: organizations are independent,
+/// so any subset can be generated, in any order, in parallel.
+fn derive_seed(seed: u64, index: u64) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"crmdb-demo/v1\0");
+    hasher.update(seed.to_be_bytes());
+    hasher.update(index.to_be_bytes());
+    hasher.finalize().into()
+}
+
+/// The identity of organization `index` of run `seed`.
+pub fn header(seed: u64, index: u32) -> OrgHeader {
+    let mut rng = ChaCha8Rng::from_seed(derive_seed(seed, u64::from(index)));
+    let w = words();
+    let created = BASE - rng.gen_range(365 * DAY..540 * DAY);
+    let kind = w.business_kinds[rng.gen_range(0..w.business_kinds.len())];
+    let name = w.business_names[rng.gen_range(0..w.business_names.len())];
+    let org_name = format!("{kind} {name}");
+    let id = ids::v7(created, &mut rng);
+    let mut base = slugify(&org_name);
+    base.truncate(40);
+    let base = base.trim_end_matches('-').to_owned();
+    let slug = format!("{base}-{:08x}", rng.next_u32());
+    OrgHeader {
+        index,
+        id,
+        name: org_name,
+        slug,
+        created,
+        rng,
+    }
+}
+
+/// Generates every row of the organization.
+pub fn generate(shared: &Shared, header: OrgHeader) -> OrgData {
+    let w = words();
+    let mut gen = Gen {
+        shared,
+        w,
+        org: header.id,
+        org_name: header.name,
+        slug: header.slug,
+        org_created: header.created,
+        city: (w.cities[0].0, w.cities[0].1, w.cities[0].2),
+        rng: header.rng,
+        data: OrgData {
+            organization_id: header.id,
+            tables: Table::ALL.iter().map(|_| CopyBuf::default()).collect(),
+        },
+        members: Vec::new(),
+        sellers: Vec::new(),
+        seq: 0,
+    };
+    gen.city = gen.pick(&w.cities);
+    gen.organization();
+    gen.people();
+    gen.billing();
+    let org = gen.org_defaults();
+    gen.crm(org);
+    gen.data
+}
+
+/// A member of the organization, as the rest of its data refers to it.
+struct Member {
+    user_id: Uuid,
+    first: &'static str,
+    full_name: String,
+    email: String,
+    role: &'static str,
+    joined: i64,
+}
+
+/// The organization-wide rows the leads refer to.
+struct OrgRefs {
+    pipeline: Uuid,
+    stages: Vec<Uuid>,
+    /// (template id, index in the defaults)
+    templates: Vec<(Uuid, usize)>,
+    usage: Vec<u32>,
+    tags: Vec<Uuid>,
+    /// Per member index: its calendar integration, if any.
+    calendars: Vec<Option<Uuid>>,
+    webhooks: Vec<(Uuid, Vec<String>)>,
+}
+
+struct Gen<'a> {
+    shared: &'a Shared,
+    w: &'static Words,
+    org: Uuid,
+    org_name: String,
+    slug: String,
+    org_created: i64,
+    /// (city, state, area code) of the organization.
+    city: (&'static str, &'static str, &'static str),
+    rng: ChaCha8Rng,
+    data: OrgData,
+    members: Vec<Member>,
+    /// Indexes of the active members who work leads.
+    sellers: Vec<usize>,
+    /// A per-organization counter that makes provider ids unique.
+    seq: u64,
+}
+
+impl Gen<'_> {
+    fn row(&mut self, table: Table, fields: &[&dyn Field]) {
+        self.data.tables[table as usize].row(fields);
+    }
+
+    fn id(&mut self, at: i64) -> Uuid {
+        ids::v7(at, &mut self.rng)
+    }
+
+    /// A time in `[lo, hi)`, or `lo` when the range is empty.
+    fn between(&mut self, lo: i64, hi: i64) -> i64 {
+        if hi <= lo {
+            lo
+        } else {
+            self.rng.gen_range(lo..hi)
+        }
+    }
+
+    /// `at` moved into São Paulo's working hours (08:00 to 19:00) of the same UTC day,
+    /// where sales conversations happen.
+    fn working_hours(at: i64) -> i64 {
+        let day = at - at.rem_euclid(DAY);
+        day + 11 * HOUR + at.rem_euclid(DAY) % (11 * HOUR)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        self.rng.gen_bool(p)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        self.rng.gen_range(0..n.max(1))
+    }
+
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.rng.gen_range(0..items.len())]
+    }
+
+    /// An index drawn with the given weights.
+    fn weighted(&mut self, weights: &[u32]) -> usize {
+        let total: u32 = weights.iter().sum();
+        let mut draw = self.rng.gen_range(0..total);
+        for (i, &w) in weights.iter().enumerate() {
+            if draw < w {
+                return i;
+            }
+            draw -= w;
+        }
+        weights.len() - 1
+    }
+
+    fn chars(&mut self, n: usize, alphabet: &[u8]) -> String {
+        (0..n)
+            .map(|_| char::from(alphabet[self.rng.gen_range(0..alphabet.len())]))
+            .collect()
+    }
+
+    fn alnum(&mut self, n: usize) -> String {
+        self.chars(
+            n,
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+        )
+    }
+
+    fn hex(&mut self, n: usize) -> String {
+        self.chars(n, b"0123456789abcdef")
+    }
+
+    fn digits(&mut self, n: usize) -> String {
+        let first = self.chars(1, b"123456789");
+        first + &self.chars(n - 1, b"0123456789")
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// A Brazilian mobile number in E.164: +55, area code, 9 and eight digits.
+    fn mobile(&mut self, ddd: &str) -> String {
+        let rest = self.chars(1, b"6789") + &self.chars(7, b"0123456789");
+        format!("+55{ddd}9{rest}")
+    }
+
+    /// A landline in E.164: +55, area code, eight digits starting with 2-5.
+    fn landline(&mut self, ddd: &str) -> String {
+        let rest = self.chars(1, b"2345") + &self.chars(7, b"0123456789");
+        format!("+55{ddd}{rest}")
+    }
+
+    fn ip(&mut self) -> String {
+        let first = self.pick(&[177u8, 179, 186, 187, 189, 191, 200, 201]);
+        let (a, b, c) = (
+            self.rng.gen_range(0..=255u8),
+            self.rng.gen_range(0..=255u8),
+            self.rng.gen_range(1..=254u8),
+        );
+        format!("{first}.{a}.{b}.{c}")
+    }
+
+    fn user_agent(&mut self) -> &'static str {
+        self.pick(&[
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+            "Mozilla/5.0 (Linux; Android 14; SM-A546E) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile Safari/537.36",
+            "crmdb-mobile/2.4.1 (Android 14)",
+        ])
+    }
+
+    /// The SHA-256 of a fresh random token, as stored for tokens only ever compared.
+    fn token_hash(&mut self) -> Vec<u8> {
+        let token = self.alnum(43);
+        crmdb_secrets::hash_token(&SecretString::from(token))
+    }
+
+    /// `plaintext` sealed for this organization's `table.column`, the nonce from the seeded
+    /// generator so the ciphertext repeats with the seed and key.
+    fn seal(
+        &mut self,
+        organization_id: Uuid,
+        table: &str,
+        column: &str,
+        plaintext: String,
+    ) -> Sealed {
+        let binding = Binding {
+            organization_id,
+            table,
+            column,
+        };
+        self.shared
+            .keyring
+            .seal_with_rng(&SecretString::from(plaintext), binding, &mut self.rng)
+    }
+
+    /// A person's name: (first name, full name).
+    fn person(&mut self) -> (&'static str, String) {
+        let first = self.pick(&self.w.first_names);
+        let last = self.pick(&self.w.surnames);
+        let full = if self.chance(0.3) {
+            let middle = self.pick(&self.w.surnames);
+            format!("{first} {middle} {last}")
+        } else {
+            format!("{first} {last}")
+        };
+        (first, full)
+    }
+
+    fn organization(&mut self) {
+        let settings = serde_json::json!({
+            "city": self.city.0,
+            "state": self.city.1,
+            "business_hours": { "start": "08:00", "end": "18:00", "days": ["seg", "ter", "qua", "qui", "sex"] },
+            "onboarding_completed": true,
+        });
+        let (org, created) = (self.org, Ts(self.org_created));
+        let (name, slug) = (self.org_name.clone(), self.slug.clone());
+        let updated = Ts(self.between(self.org_created + 30 * DAY, BASE));
+        self.row(
+            Table::Organizations,
+            &[
+                &org,
+                &name,
+                &slug,
+                &"pt-BR",
+                &"America/Sao_Paulo",
+                &"BRL",
+                &settings,
+                &None::<Ts>,
+                &created,
+                &updated,
+            ],
+        );
+    }
+}
+
+/// Cents as the `numeric(14,2)` text `1234.56`.
+fn money(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+/// Cents as Brazilian reais for people: `R$ 12.345,67`.
+fn brl(cents: i64) -> String {
+    let units = (cents / 100).to_string();
+    let first = match units.len() % 3 {
+        0 => 3,
+        n => n,
+    };
+    let mut grouped = units[..first].to_owned();
+    for group in units.as_bytes()[first..].chunks(3) {
+        grouped.push('.');
+        grouped.extend(group.iter().map(|&b| char::from(b)));
+    }
+    format!("R$ {grouped},{:02}", cents % 100)
+}
+
+/// A timestamp as São Paulo's local date and time (UTC-3, no daylight saving since 2019).
+fn local_date_time(at: i64) -> (String, String) {
+    let local = chrono::DateTime::from_timestamp_millis(at - 3 * HOUR).unwrap_or_default();
+    (
+        local.format("%d/%m/%Y").to_string(),
+        local.format("%H:%M").to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_formats() {
+        assert_eq!(money(123456), "1234.56");
+        assert_eq!(money(5), "0.05");
+        assert_eq!(brl(1234567), "R$ 12.345,67");
+        assert_eq!(brl(99), "R$ 0,99");
+        assert_eq!(brl(100000000), "R$ 1.000.000,00");
+    }
+
+    #[test]
+    fn local_time_is_sao_paulo() {
+        assert_eq!(
+            local_date_time(BASE),
+            ("31/12/2025".to_owned(), "21:00".to_owned())
+        );
+    }
+
+    #[test]
+    fn headers_repeat_with_the_seed_and_differ_between_organizations() {
+        let a = header(42, 0);
+        let again = header(42, 0);
+        let b = header(42, 1);
+        let other_seed = header(7, 0);
+        assert_eq!(
+            (a.id, &a.slug, a.created),
+            (again.id, &again.slug, again.created)
+        );
+        assert_ne!(a.id, b.id);
+        assert_ne!(a.id, other_seed.id);
+        assert!(a.created < BASE);
+        assert!(a.slug.len() <= 63 && a.slug.ends_with(&a.slug[a.slug.len() - 8..]));
+    }
+}

@@ -1,0 +1,471 @@
+//! The demo data: a deterministic generator of realistic pt-BR organizations and a loader
+//! that streams them into every table with `COPY`, one transaction per organization, on
+//! parallel connections. An interrupted load leaves only complete organizations behind,
+//! and a re-run with the same seed skips them (resumable).
+
+pub mod copy;
+pub mod generate;
+pub mod tables;
+pub mod words;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+use tokio::sync::{mpsc, watch, Mutex};
+use uuid::Uuid;
+
+use crate::data::Defaults;
+use crate::{db, SeedError};
+use generate::{OrgData, PlanRef, Shared};
+pub use generate::{BASE, DEMO_PASSWORD};
+pub use tables::Table;
+
+/// How much demo data to load, and from which seed.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub organizations: u32,
+    pub leads_per_org: u32,
+    pub seed: u64,
+    /// Parallel connections, each loading whole organizations.
+    pub connections: usize,
+}
+
+/// Told about the load as it goes (the CLI draws progress bars from it).
+pub trait Progress: Send + Sync {
+    /// Before the first row: how many organizations will be loaded and how many were
+    /// already there.
+    fn start(&self, to_load: u32, already_loaded: u32);
+    /// `rows` more rows of `table` were sent.
+    fn rows(&self, table: Table, rows: u64);
+    /// One more organization committed.
+    fn organization_done(&self);
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: u32, _: u32) {}
+    fn rows(&self, _: Table, _: u64) {}
+    fn organization_done(&self) {}
+}
+
+/// Rows loaded into one table and the time spent sending them.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableStats {
+    pub table: &'static str,
+    pub rows: u64,
+    /// Time spent in this table's COPY, summed over the connections.
+    pub copy_seconds: f64,
+    /// Rows per second of wall time while this table was being loaded on every
+    /// connection: rows ÷ (copy_seconds ÷ connections).
+    pub rows_per_second: f64,
+}
+
+/// What a demo load did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoReport {
+    pub seed: u64,
+    pub organizations_loaded: u32,
+    pub organizations_skipped: u32,
+    pub leads_per_org: u32,
+    pub rows: u64,
+    pub seconds: f64,
+    pub rows_per_second: f64,
+    pub tables: Vec<TableStats>,
+}
+
+/// Bytes per COPY message: large enough to amortise round trips, small enough to report
+/// progress and notice an interrupt often.
+const CHUNK: usize = 1 << 20;
+
+/// Loads the demo: the plan catalogue first, then every organization of `demo` that is
+/// not in the database yet, each in its own transaction. When `interrupt` completes, the
+/// organizations in flight are rolled back and the load ends with
+/// [`SeedError::Interrupted`]; the committed ones stay, and a re-run loads the rest.
+/// COPY into tables with forced row-level security needs a superuser or BYPASSRLS role.
+pub async fn load(
+    options: &PgConnectOptions,
+    keyring: crmdb_secrets::Keyring,
+    demo: &DemoOptions,
+    progress: Arc<dyn Progress>,
+    interrupt: impl Future<Output = ()> + Send + 'static,
+) -> Result<DemoReport, SeedError> {
+    let started = Instant::now();
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .map_err(db("connecting to the database"))?;
+    let bypass: bool = sqlx::query_scalar(
+        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .map_err(db("checking the role"))?;
+    if !bypass {
+        return Err(SeedError::NeedsBypassRls);
+    }
+    let base = chrono::DateTime::from_timestamp_millis(BASE);
+    crate::defaults::insert_plans(&mut conn, base).await?;
+    let plans = plans(&mut conn).await?;
+
+    let headers: Vec<_> = (0..demo.organizations)
+        .map(|i| generate::header(demo.seed, i))
+        .collect();
+    let ids: Vec<Uuid> = headers.iter().map(|h| h.id).collect();
+    let present: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = ANY($1)")
+        .bind(&ids)
+        .fetch_all(&mut conn)
+        .await
+        .map_err(db("looking for organizations already loaded"))?;
+    conn.close().await.ok();
+    let pending: Vec<_> = headers
+        .into_iter()
+        .filter(|h| !present.contains(&h.id))
+        .collect();
+    let skipped = demo.organizations - pending.len() as u32;
+    let to_load = pending.len() as u32;
+    progress.start(to_load, skipped);
+
+    let defaults = Defaults::embedded()?.clone();
+    let (seed, leads) = (demo.seed, demo.leads_per_org);
+    let shared =
+        tokio::task::spawn_blocking(move || Shared::new(keyring, defaults, plans, seed, leads))
+            .await
+            .map_err(|e| SeedError::Generator(e.to_string()))?
+            .map_err(|e| SeedError::Generator(e.to_string()))?;
+    let shared = Arc::new(shared);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let watcher = {
+        let stop_tx = stop_tx.clone();
+        tokio::spawn(async move {
+            interrupt.await;
+            stop_tx.send_replace(true);
+        })
+    };
+    let connections = demo.connections.max(1);
+    let (data_tx, data_rx) = mpsc::channel::<OrgData>(connections);
+    let producer = {
+        let shared = shared.clone();
+        let stop_rx = stop_rx.clone();
+        tokio::spawn(async move {
+            for header in pending {
+                if *stop_rx.borrow() {
+                    break;
+                }
+                let shared = shared.clone();
+                let Ok(data) =
+                    tokio::task::spawn_blocking(move || generate::generate(&shared, header)).await
+                else {
+                    break;
+                };
+                if data_tx.send(data).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let data_rx = Arc::new(Mutex::new(data_rx));
+    let mut workers = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let options = options.clone();
+        let data_rx = data_rx.clone();
+        let stop_rx = stop_rx.clone();
+        let stop_tx = stop_tx.clone();
+        let progress = progress.clone();
+        workers.push(tokio::spawn(async move {
+            let result = worker(&options, data_rx, stop_rx, progress).await;
+            if result.is_err() {
+                stop_tx.send_replace(true);
+            }
+            result
+        }));
+    }
+
+    let mut totals = vec![(0u64, Duration::ZERO); Table::ALL.len()];
+    let mut loaded = 0u32;
+    let mut raced = 0u32;
+    let mut failure = None;
+    for handle in workers {
+        match handle.await {
+            Ok(Ok(stats)) => {
+                loaded += stats.organizations;
+                raced += stats.raced;
+                for (total, (rows, time)) in totals.iter_mut().zip(stats.tables) {
+                    total.0 += rows;
+                    total.1 += time;
+                }
+            }
+            Ok(Err((stats, error))) => {
+                loaded += stats.organizations;
+                raced += stats.raced;
+                failure.get_or_insert(error);
+            }
+            Err(join) => {
+                failure.get_or_insert(SeedError::Generator(join.to_string()));
+            }
+        }
+    }
+    producer.abort();
+    watcher.abort();
+    if let Some(error) = failure {
+        return Err(match error {
+            SeedError::Interrupted { .. } => SeedError::Interrupted {
+                loaded,
+                remaining: to_load - loaded - raced,
+            },
+            other => other,
+        });
+    }
+    if *stop_rx.borrow() && loaded + raced < to_load {
+        return Err(SeedError::Interrupted {
+            loaded,
+            remaining: to_load - loaded - raced,
+        });
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let rows: u64 = totals.iter().map(|t| t.0).sum();
+    let tables = Table::ALL
+        .iter()
+        .zip(&totals)
+        .map(|(table, &(rows, time))| {
+            let wall = time.as_secs_f64() / connections as f64;
+            TableStats {
+                table: table.name(),
+                rows,
+                copy_seconds: time.as_secs_f64(),
+                rows_per_second: if wall > 0.0 { rows as f64 / wall } else { 0.0 },
+            }
+        })
+        .collect();
+    Ok(DemoReport {
+        seed: demo.seed,
+        organizations_loaded: loaded,
+        organizations_skipped: skipped + raced,
+        leads_per_org: demo.leads_per_org,
+        rows,
+        seconds,
+        rows_per_second: if seconds > 0.0 {
+            rows as f64 / seconds
+        } else {
+            0.0
+        },
+        tables,
+    })
+}
+
+/// The paid and free plans of the catalogue as the database has them (their ids may
+/// predate the seed's stable ids), cheapest first.
+async fn plans(conn: &mut PgConnection) -> Result<Vec<PlanRef>, SeedError> {
+    let rows: Vec<(String, Uuid, i64, String)> = sqlx::query_as(
+        "SELECT code, id, price_cents, billing_interval FROM plans \
+         WHERE is_active ORDER BY price_cents, code",
+    )
+    .fetch_all(conn)
+    .await
+    .map_err(db("reading the plan catalogue"))?;
+    Ok(rows
+        .into_iter()
+        .map(|(code, id, price_cents, interval)| PlanRef {
+            code,
+            id,
+            price_cents,
+            yearly: interval == "year",
+        })
+        .collect())
+}
+
+/// What one connection loaded.
+struct WorkerStats {
+    organizations: u32,
+    /// Organizations another load committed first.
+    raced: u32,
+    tables: Vec<(u64, Duration)>,
+}
+
+type WorkerResult = Result<WorkerStats, (WorkerStats, SeedError)>;
+
+/// Loads organizations from the queue until it is empty or the load stops.
+async fn worker(
+    options: &PgConnectOptions,
+    queue: Arc<Mutex<mpsc::Receiver<OrgData>>>,
+    stop: watch::Receiver<bool>,
+    progress: Arc<dyn Progress>,
+) -> WorkerResult {
+    let mut stats = WorkerStats {
+        organizations: 0,
+        raced: 0,
+        tables: vec![(0, Duration::ZERO); Table::ALL.len()],
+    };
+    let mut conn = match PgConnection::connect_with(options).await {
+        Ok(conn) => conn,
+        Err(e) => return Err((stats, db("connecting to the database")(e))),
+    };
+    loop {
+        if *stop.borrow() {
+            return Err((
+                stats,
+                SeedError::Interrupted {
+                    loaded: 0,
+                    remaining: 0,
+                },
+            ));
+        }
+        let next = queue.lock().await.recv().await;
+        let Some(data) = next else {
+            break;
+        };
+        match load_organization(
+            &mut conn,
+            &data,
+            &stop,
+            progress.as_ref(),
+            &mut stats.tables,
+        )
+        .await
+        {
+            Ok(true) => {
+                stats.organizations += 1;
+                progress.organization_done();
+            }
+            Ok(false) => stats.raced += 1,
+            Err(error) => return Err((stats, error)),
+        }
+    }
+    conn.close().await.ok();
+    Ok(stats)
+}
+
+/// One organization, all tables, one transaction: committed whole or not at all. False
+/// when another load (a concurrent `crmdb up`) committed the organization first.
+async fn load_organization(
+    conn: &mut PgConnection,
+    data: &OrgData,
+    stop: &watch::Receiver<bool>,
+    progress: &dyn Progress,
+    stats: &mut [(u64, Duration)],
+) -> Result<bool, SeedError> {
+    let doing = |table: Table| {
+        format!(
+            "loading {} of organization {}",
+            table.name(),
+            data.organization_id
+        )
+    };
+    let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
+    for (i, table) in Table::ALL.into_iter().enumerate() {
+        let buf = &data.tables[i];
+        if buf.rows == 0 {
+            continue;
+        }
+        let started = Instant::now();
+        let mut copy = tx
+            .copy_in_raw(table.copy_sql())
+            .await
+            .map_err(db(doing(table)))?;
+        let mut offset = 0;
+        while offset < buf.bytes.len() {
+            if *stop.borrow() {
+                copy.abort("interrupted").await.ok();
+                tx.rollback().await.ok();
+                return Err(SeedError::Interrupted {
+                    loaded: 0,
+                    remaining: 0,
+                });
+            }
+            let end = chunk_end(&buf.bytes, offset);
+            let chunk = &buf.bytes[offset..end];
+            copy.send(chunk).await.map_err(db(doing(table)))?;
+            progress.rows(table, chunk.iter().filter(|&&b| b == b'\n').count() as u64);
+            offset = end;
+        }
+        match copy.finish().await {
+            Ok(_) => {}
+            Err(e) if table == Table::Organizations && is_unique_violation(&e) => {
+                tx.rollback().await.ok();
+                return Ok(false);
+            }
+            Err(e) => return Err(db(doing(table))(e)),
+        }
+        stats[i].0 += buf.rows;
+        stats[i].1 += started.elapsed();
+    }
+    tx.commit().await.map_err(db(format!(
+        "committing organization {}",
+        data.organization_id
+    )))?;
+    Ok(true)
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| code == "23505")
+}
+
+/// The end of the chunk that starts at `offset`: about [`CHUNK`] bytes, cut after a row.
+fn chunk_end(bytes: &[u8], offset: usize) -> usize {
+    let target = (offset + CHUNK).min(bytes.len());
+    match bytes[target..].iter().position(|&b| b == b'\n') {
+        Some(newline) => target + newline + 1,
+        None => bytes.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_after_a_row() {
+        let mut bytes = Vec::new();
+        for _ in 0..300_000 {
+            bytes.extend_from_slice(b"abc\tdef\n");
+        }
+        let mut ends = vec![0];
+        while *ends.last().unwrap() < bytes.len() {
+            let end = chunk_end(&bytes, *ends.last().unwrap());
+            assert_eq!(bytes[end - 1], b'\n');
+            ends.push(end);
+        }
+        assert_eq!(ends.len(), 4, "2.4 MB in three chunks: {ends:?}");
+    }
+
+    #[test]
+    fn generated_rows_match_their_copy_column_lists_and_repeat() {
+        let keyring =
+            crmdb_secrets::Keyring::new(vec![crmdb_secrets::Key::from_bytes([1; 32])]).unwrap();
+        let plans = vec![PlanRef {
+            code: "pro".into(),
+            id: Uuid::from_u128(1),
+            price_cents: 29900,
+            yearly: false,
+        }];
+        let shared = Shared::new(keyring, Defaults::load().unwrap(), plans, 9, 30).unwrap();
+        let data = generate::generate(&shared, generate::header(9, 0));
+        for (table, buf) in Table::ALL.iter().zip(&data.tables) {
+            assert!(buf.rows > 0, "{} has rows", table.name());
+            let text = std::str::from_utf8(&buf.bytes).unwrap();
+            for line in text.lines() {
+                assert_eq!(
+                    line.split('\t').count(),
+                    table.columns(),
+                    "{}: {line}",
+                    table.name()
+                );
+            }
+        }
+        let again = generate::generate(&shared, generate::header(9, 0));
+        assert!(data
+            .tables
+            .iter()
+            .zip(&again.tables)
+            .all(|(a, b)| a.bytes == b.bytes));
+    }
+}
