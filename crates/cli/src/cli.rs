@@ -30,6 +30,11 @@ enum Command {
     Migrate(commands::migrate::Command),
     /// Seed the defaults of every organization (idempotent); `seed demo` loads demo data.
     Seed(commands::seed::Args),
+    /// Maintain the secrets sealed at rest (`secrets rotate`).
+    #[command(subcommand)]
+    Secrets(commands::secrets::Command),
+    /// Time the catalog's hot queries through the data layer and as raw SQL.
+    Bench(commands::bench::Args),
     /// Generate the schema documentation (docs/schema/); `--check` exits 1 when it is stale.
     Docs(commands::docs::Args),
 }
@@ -45,6 +50,8 @@ impl Cli {
             Command::Migrate(command) => commands::migrate::run(command, &ctx).await,
             Command::Seed(args) => commands::seed::run(args, &ctx).await,
             Command::Docs(args) => commands::docs::run(args, &ctx).await,
+            Command::Secrets(command) => commands::secrets::run(command, &ctx).await,
+            Command::Bench(args) => commands::bench::run(args, &ctx).await,
         }
     }
 }

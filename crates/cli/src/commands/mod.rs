@@ -1,9 +1,11 @@
 //! One module per command; each has its `Args` and its `run`.
 
 pub mod audit;
+pub mod bench;
 pub mod docs;
 pub mod down;
 pub mod migrate;
+pub mod secrets;
 pub mod seed;
 pub mod up;
 pub mod url;

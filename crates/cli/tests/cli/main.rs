@@ -1,5 +1,9 @@
 //! End-to-end tests of the `crmdb` binary: each runs the real program against a real
 //! PostgreSQL, either an embedded cluster of its own or a database from the test harness.
 
+mod bench;
+mod migrate;
+mod secrets;
+mod seed;
 mod support;
 mod up;

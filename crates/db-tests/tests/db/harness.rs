@@ -24,7 +24,10 @@ async fn each_test_gets_its_own_migrated_database() {
         .unwrap()
         .get(0);
     let expected = crmdb_schema::migrations().unwrap().iter().count() as i64;
-    assert_eq!(applied, expected, "every migration is applied in the template");
+    assert_eq!(
+        applied, expected,
+        "every migration is applied in the template"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,149 @@
+//! The data layer's errors: what went wrong in the CRM's terms, naming the constraint,
+//! field or rule, so no caller has to parse PostgreSQL's message text.
+
+use std::borrow::Cow;
+
+/// The result of every operation of the data layer.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What an operation of the data layer can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No row with that id in the handle's organization (rows of other organizations are
+    /// reported the same way, so ids of other tenants cannot be probed).
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+
+    /// A unique key or a foreign key refused the change; `constraint` names it
+    /// (`uq_leads_…`, `fk_leads_…`).
+    #[error("the change conflicts with existing data (constraint {constraint})")]
+    Conflict { constraint: String },
+
+    /// A value breaks a rule of its field: `field` is the field (or the check's name),
+    /// `rule` what it must satisfy.
+    #[error("invalid {field}: {rule}")]
+    InvalidInput {
+        field: Cow<'static, str>,
+        rule: Cow<'static, str>,
+    },
+
+    /// The operation is understood but not allowed (e.g. removing the last owner).
+    #[error("not allowed: {why}")]
+    Forbidden { why: Cow<'static, str> },
+
+    /// A sealed secret could not be sealed or opened (missing or wrong key, tampering).
+    #[error(transparent)]
+    Secret(#[from] crmdb_secrets::Error),
+
+    /// The organization's defaults could not be seeded (their data files are invalid).
+    #[error(transparent)]
+    Seed(crmdb_seed::SeedError),
+
+    /// Anything the database reported that has no meaning in the CRM's terms: connection
+    /// loss, timeouts, permissions. The last resort, never a constraint violation.
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl Error {
+    /// An invalid-input error with static texts.
+    pub(crate) fn invalid(field: &'static str, rule: &'static str) -> Error {
+        Error::InvalidInput {
+            field: Cow::Borrowed(field),
+            rule: Cow::Borrowed(rule),
+        }
+    }
+
+    /// A forbidden error with a static reason.
+    pub(crate) fn forbidden(why: &'static str) -> Error {
+        Error::Forbidden {
+            why: Cow::Borrowed(why),
+        }
+    }
+
+    /// Turns a violation of the foreign key `constraint` into "`entity` not found": where an
+    /// operation takes the id of a parent (the lead of a note), a missing parent — or one
+    /// of another organization, which the composite key refuses the same way — is reported
+    /// as the caller would see it.
+    pub(crate) fn missing_parent(self, constraint: &str, entity: &'static str) -> Error {
+        match self {
+            Error::Conflict { constraint: ref c } if c == constraint => Error::NotFound { entity },
+            other => other,
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Error {
+        let Some(db) = error.as_database_error() else {
+            return Error::Database(error);
+        };
+        let constraint = db.constraint().map(str::to_owned);
+        match (db.code().as_deref(), constraint) {
+            // unique_violation, foreign_key_violation, exclusion_violation
+            (Some("23505" | "23503" | "23P01"), Some(constraint)) => Error::Conflict { constraint },
+            // check_violation: the schema names checks ck_<table>_<rule>.
+            (Some("23514"), Some(constraint)) => {
+                let field = db
+                    .table()
+                    .and_then(|t| constraint.strip_prefix(&format!("ck_{t}_")))
+                    .unwrap_or(&constraint)
+                    .to_owned();
+                Error::InvalidInput {
+                    field: Cow::Owned(field),
+                    rule: Cow::Owned(format!("must satisfy check {constraint}")),
+                }
+            }
+            // not_null_violation: PostgreSQL reports the column.
+            (Some("23502"), _) => {
+                let column = db_column(&error).unwrap_or_else(|| "a required field".to_owned());
+                Error::InvalidInput {
+                    field: Cow::Owned(column),
+                    rule: Cow::Borrowed("is required"),
+                }
+            }
+            _ => Error::Database(error),
+        }
+    }
+}
+
+/// The column of a not-null violation: sqlx exposes it only on the PostgreSQL error type.
+fn db_column(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()?
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?
+        .column()
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_foreign_key_conflict_becomes_not_found_only_for_its_constraint() {
+        let conflict = || Error::Conflict {
+            constraint: "fk_lead_notes_leads".into(),
+        };
+        assert!(matches!(
+            conflict().missing_parent("fk_lead_notes_leads", "lead"),
+            Error::NotFound { entity: "lead" }
+        ));
+        assert!(matches!(
+            conflict().missing_parent("fk_tasks_leads", "lead"),
+            Error::Conflict { .. }
+        ));
+    }
+
+    #[test]
+    fn messages_name_what_went_wrong() {
+        assert_eq!(
+            Error::NotFound { entity: "lead" }.to_string(),
+            "lead not found"
+        );
+        assert_eq!(
+            Error::invalid("email", "must be lower-case").to_string(),
+            "invalid email: must be lower-case"
+        );
+    }
+}

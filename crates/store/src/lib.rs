@@ -1,0 +1,27 @@
+//! The CRM's typed, tenant-scoped data layer, the crate the CRM's Rust services build on.
+//!
+//! [`Db::connect`] opens a pool; [`Db::tenant`] gives the handle of one organization, and
+//! every operation of that handle (`tenant.leads().create(…)`, `tenant.members().invite(…)`,
+//! …) runs in its own transaction as the `crm_app` role with the organization set for
+//! row-level security, while its SQL still filters by `organization_id` so the indexes
+//! serve it. A query of another organization cannot be written by accident: the handle
+//! has no way to name one, and the database would not show it anyway.
+//!
+//! - [`models`]: a typed row for every table, enums for every closed set;
+//! - [`ops`]: the operations, one module per area;
+//! - [`sealing`] and [`rotation`]: secrets sealed at rest and their re-sealing under a new key;
+//! - [`hot`]: the SQL of the schema catalog's hot queries, shared with `crmdb bench`;
+//! - [`Error`]: not found, conflict (naming the constraint), invalid input (naming the field
+//!   and rule), forbidden.
+
+mod db;
+mod error;
+pub mod hot;
+pub mod models;
+pub mod ops;
+pub mod rotation;
+pub mod sealing;
+mod validate;
+
+pub use db::{Db, Tenant, TenantTx, APP_ROLE};
+pub use error::{Error, Result};

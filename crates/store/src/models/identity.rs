@@ -1,0 +1,182 @@
+//! Identity and tenancy: organizations, users, memberships, invitations, credentials and the audit log.
+
+use chrono::{DateTime, Utc};
+use ipnet::IpNet;
+use serde::Serialize;
+use serde_json::Value as JsonValue;
+use uuid::Uuid;
+
+closed_set! {
+    /// `organization_members.role`.
+    MemberRole {
+        Owner = "owner",
+        Admin = "admin",
+        Manager = "manager",
+        Agent = "agent",
+        Viewer = "viewer",
+    }
+}
+
+closed_set! {
+    /// `organization_members.status`.
+    MemberStatus {
+        Active = "active",
+        Suspended = "suspended",
+    }
+}
+
+closed_set! {
+    /// `auth_tokens.purpose`.
+    AuthTokenPurpose {
+        PasswordReset = "password_reset",
+        EmailVerification = "email_verification",
+        MagicLink = "magic_link",
+    }
+}
+
+/// A row of `organizations`: the tenant root: every tenant table references it with ON DELETE
+/// CASCADE, so deleting an organization offboards it completely.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    /// URL/subdomain identifier, lower-case [a-z0-9-], unique across the platform.
+    pub slug: String,
+    pub locale: String,
+    pub timezone: String,
+    /// ISO 4217 code; default currency of leads and templates of the organization.
+    pub currency: String,
+    pub settings: JsonValue,
+    /// Soft delete (grace period before the hard DELETE that cascades to all tenant rows).
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `users`: a person who can sign in; belongs to organizations through
+/// organization_members.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct User {
+    pub id: Uuid,
+    /// Lower-case login e-mail, unique across the platform.
+    pub email: String,
+    /// Argon2 PHC string ($argon2id$...); NULL for users who have not set a password (invited,
+    /// magic link only).
+    pub password_hash: Option<String>,
+    pub full_name: String,
+    /// E.164 phone number (+5511999999999).
+    pub phone: Option<String>,
+    pub locale: String,
+    pub is_active: bool,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `organization_members`: membership of a user in an organization, with the role that
+/// decides what the user may do there.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OrganizationMember {
+    pub organization_id: Uuid,
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub role: MemberRole,
+    pub status: MemberStatus,
+    /// user_id of the member who invited this one (NULL once that member leaves).
+    pub invited_by: Option<Uuid>,
+    pub joined_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `organization_invitations`: pending, accepted or revoked invitations to join an
+/// organization; only the hash of the invitation token is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct OrganizationInvitation {
+    pub organization_id: Uuid,
+    pub id: Uuid,
+    pub email: String,
+    pub role: MemberRole,
+    /// SHA-256 (32 bytes) of the invitation token; the token itself is only in the e-mail.
+    pub token_hash: Vec<u8>,
+    /// user_id of the inviting member (NULL once that member leaves).
+    pub invited_by: Option<Uuid>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `user_two_factor`: tOTP second factor of a user (one row per user); the TOTP secret
+/// is AEAD-sealed, backup codes are hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct UserTwoFactor {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// TOTP secret sealed with AEAD by the application (must be read back to verify codes).
+    pub secret_ciphertext: Vec<u8>,
+    /// Id of the AEAD key that sealed the ciphertext columns of this row (key rotation).
+    pub encryption_key_id: String,
+    /// Argon2 PHC hashes of the unused backup codes (a used code is removed).
+    pub backup_code_hashes: Vec<String>,
+    /// NULL while enrolling; set when the first code is verified.
+    pub enabled_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `user_sessions`: a signed-in session (device) of a user, identified by the hash of
+/// its refresh token.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct UserSession {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// SHA-256 (32 bytes) of the refresh token; the token is only on the client.
+    pub refresh_token_hash: Vec<u8>,
+    pub ip: Option<IpNet>,
+    pub user_agent: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_seen_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `auth_tokens`: single-use e-mailed tokens (password reset, e-mail verification,
+/// magic link); only their hash is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuthToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub purpose: AuthTokenPurpose,
+    /// SHA-256 (32 bytes) of the token sent by e-mail.
+    pub token_hash: Vec<u8>,
+    pub expires_at: DateTime<Utc>,
+    /// Set when the token is consumed; a used token is never accepted again.
+    pub used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A row of `audit_logs`: append-only record of who did what in an organization: UPDATE is
+/// refused, DELETE only happens when the organization itself is deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuditLog {
+    pub organization_id: Uuid,
+    pub id: Uuid,
+    /// User who acted (NULL for the system). Deliberately no foreign key: the log must outlive
+    /// users and is never updated (an ON DELETE SET NULL would be an UPDATE).
+    pub actor_user_id: Option<Uuid>,
+    /// Dotted lower-case verb, e.g. lead.updated, member.role_changed.
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: Option<Uuid>,
+    /// Object of changed fields: {"field": {"old": ..., "new": ...}}.
+    pub changes: JsonValue,
+    pub ip: Option<IpNet>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,183 @@
+//! AI conversations: a chatbot session with a visitor or lead, its messages, token usage,
+//! qualification result and hand-off to a human.
+
+use serde_json::Value as JsonValue;
+use uuid::Uuid;
+
+use crate::db::Tenant;
+use crate::error::{Error, Result};
+use crate::hot;
+use crate::models::{AiChannel, AiConversation};
+use crate::ops::leads::page_size;
+use crate::validate;
+
+/// A conversation to start.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub session_id: String,
+    pub channel: AiChannel,
+    pub lead_id: Option<Uuid>,
+    pub model: Option<String>,
+}
+
+/// The AI conversations of one organization.
+#[derive(Debug, Clone)]
+pub struct Conversations {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// AI conversations.
+    pub fn conversations(&self) -> Conversations {
+        Conversations {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound {
+    entity: "conversation",
+};
+
+impl Conversations {
+    /// Starts a conversation with no messages.
+    pub async fn start(&self, new: &NewConversation) -> Result<AiConversation> {
+        let session_id = validate::required("session_id", &new.session_id)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "INSERT INTO ai_conversations (organization_id, lead_id, session_id, channel, model) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                )
+                .bind(org)
+                .bind(new.lead_id)
+                .bind(&session_id)
+                .bind(new.channel)
+                .bind(&new.model)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", "lead"))
+            })
+            .await
+    }
+
+    /// A conversation.
+    pub async fn get(&self, id: Uuid) -> Result<AiConversation> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as(
+                    "SELECT * FROM ai_conversations WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Appends chat messages (objects such as `{"role": "user", "content": "…"}`) and adds
+    /// the tokens they cost.
+    pub async fn append(
+        &self,
+        id: Uuid,
+        messages: &[JsonValue],
+        tokens: i32,
+    ) -> Result<AiConversation> {
+        if messages.iter().any(|m| !m.is_object()) {
+            return Err(Error::invalid(
+                "messages",
+                "each message must be a JSON object",
+            ));
+        }
+        if tokens < 0 {
+            return Err(Error::invalid("tokens", "must not be negative"));
+        }
+        let org = self.tenant.organization_id();
+        let messages = JsonValue::from(messages.to_vec());
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE ai_conversations \
+                     SET messages = messages || $3, token_usage = token_usage + $4 \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(&messages)
+                .bind(tokens)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Records the qualification score and, with a reason, the hand-off to a human.
+    pub async fn qualify(
+        &self,
+        id: Uuid,
+        score: i32,
+        handoff_reason: Option<&str>,
+    ) -> Result<AiConversation> {
+        validate::score("qualification_score", score)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE ai_conversations SET qualification_score = $3, \
+                         handoff_triggered = handoff_triggered OR $4::text IS NOT NULL, \
+                         handoff_reason = coalesce($4, handoff_reason) \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(score)
+                .bind(handoff_reason)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// The conversations of a chat session, latest first (hot query 7a).
+    pub async fn by_session(&self, session_id: &str, limit: i64) -> Result<Vec<AiConversation>> {
+        let limit = page_size(limit)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(hot::AI_SESSION)
+                    .bind(org)
+                    .bind(session_id)
+                    .bind(limit)
+                    .fetch_all(&mut **tx)
+                    .await?)
+            })
+            .await
+    }
+
+    /// Deletes a conversation.
+    pub async fn delete(&self, id: Uuid) -> Result<()> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                let deleted = sqlx::query(
+                    "DELETE FROM ai_conversations WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if deleted == 0 {
+                    return Err(NOT_FOUND);
+                }
+                Ok(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,184 @@
+//! The organization's keys for external services (its own OpenAI key, …): sealed at rest,
+//! listed with a 4-character hint, opened only to be used.
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+use crate::db::Tenant;
+use crate::error::{Error, Result};
+use crate::models::ApiKey;
+use crate::sealing;
+use crate::validate;
+
+const TABLE: &str = "api_keys";
+const COLUMN: &str = "key_ciphertext";
+
+/// The API keys of one organization.
+#[derive(Debug, Clone)]
+pub struct ApiKeys {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// External service API keys.
+    pub fn api_keys(&self) -> ApiKeys {
+        ApiKeys {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound { entity: "api key" };
+
+impl ApiKeys {
+    /// Stores `key` for `service_name` (lower-case, e.g. `openai`) under `key_name`.
+    pub async fn create(
+        &self,
+        service_name: &str,
+        key_name: &str,
+        key: &SecretString,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<ApiKey> {
+        let key_name = validate::required("key_name", key_name)?;
+        let service_ok = service_name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && service_name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if !service_ok {
+            return Err(Error::invalid(
+                "service_name",
+                "must be lower-case letters, digits, '_' or '-'",
+            ));
+        }
+        if key.expose_secret().len() < 8 {
+            return Err(Error::invalid("key", "must be at least 8 characters"));
+        }
+        let org = self.tenant.organization_id();
+        let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, key);
+        let hint = sealing::hint(key.expose_secret());
+        self.tenant
+            .transaction(async |tx| {
+                Ok(sqlx::query_as(
+                    "INSERT INTO api_keys (organization_id, service_name, key_name, key_ciphertext, \
+                         encryption_key_id, key_hint, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                )
+                .bind(org)
+                .bind(service_name)
+                .bind(&key_name)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .bind(&hint)
+                .bind(expires_at)
+                .fetch_one(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// An API key (sealed).
+    pub async fn get(&self, id: Uuid) -> Result<ApiKey> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Every API key (sealed), by service and name.
+    pub async fn list(&self) -> Result<Vec<ApiKey>> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM api_keys WHERE organization_id = $1 ORDER BY service_name, key_name",
+                )
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// Opens an active, unexpired key to call its service, and notes the use.
+    pub async fn reveal(&self, id: Uuid) -> Result<SecretString> {
+        let org = self.tenant.organization_id();
+        let row: ApiKey = self
+            .tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE api_keys SET last_used_at = now() \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await?;
+        if !row.is_active {
+            return Err(Error::forbidden("the API key is deactivated"));
+        }
+        if row.expires_at.is_some_and(|at| at <= Utc::now()) {
+            return Err(Error::forbidden("the API key has expired"));
+        }
+        sealing::open(
+            self.tenant.db().keyring()?,
+            org,
+            TABLE,
+            COLUMN,
+            row.encryption_key_id,
+            row.key_ciphertext,
+        )
+    }
+
+    /// Activates or deactivates a key.
+    pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(active)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Deletes a key.
+    pub async fn delete(&self, id: Uuid) -> Result<()> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                let deleted =
+                    sqlx::query("DELETE FROM api_keys WHERE organization_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                if deleted == 0 {
+                    return Err(NOT_FOUND);
+                }
+                Ok(())
+            })
+            .await
+    }
+}

@@ -1,0 +1,311 @@
+//! The background job queue: organizations enqueue jobs; workers claim the next due job
+//! of a queue across organizations with `FOR UPDATE SKIP LOCKED`, then complete it or fail
+//! it, which retries it with exponential backoff until `max_attempts`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value as JsonValue;
+use uuid::Uuid;
+
+use crate::db::{Db, Tenant};
+use crate::error::{Error, Result};
+use crate::hot;
+use crate::models::{BackgroundJob, JobStatus};
+use crate::ops::leads::page_size;
+use crate::validate;
+
+/// A job to enqueue.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    /// Lower-case queue name; `default` when not given.
+    pub queue: Option<String>,
+    /// Dotted lower-case, e.g. `email.send`.
+    pub job_type: String,
+    pub payload: JsonValue,
+    /// 0 (first) to 1000; 100 when not given.
+    pub priority: Option<i32>,
+    /// 5 when not given.
+    pub max_attempts: Option<i32>,
+    /// Now when not given.
+    pub run_at: Option<DateTime<Utc>>,
+}
+
+impl NewJob {
+    /// A job of `job_type` on the default queue, due now.
+    pub fn of_type(job_type: impl Into<String>, payload: JsonValue) -> NewJob {
+        NewJob {
+            queue: None,
+            job_type: job_type.into(),
+            payload,
+            priority: None,
+            max_attempts: None,
+            run_at: None,
+        }
+    }
+}
+
+/// The first retry waits this long; each further one twice as long as the one before.
+pub const RETRY_BASE: Duration = Duration::from_secs(10);
+/// No retry waits longer than this.
+pub const RETRY_MAX: Duration = Duration::from_secs(3600);
+
+/// How long to wait before running a job again after its `attempts`-th failure.
+pub fn retry_delay(attempts: i32) -> Duration {
+    let doublings = attempts.saturating_sub(1).clamp(0, 20) as u32;
+    RETRY_BASE.saturating_mul(1 << doublings).min(RETRY_MAX)
+}
+
+/// The jobs of one organization.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// Background jobs.
+    pub fn jobs(&self) -> Jobs {
+        Jobs {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound { entity: "job" };
+
+impl Jobs {
+    /// Enqueues a job.
+    pub async fn enqueue(&self, new: &NewJob) -> Result<BackgroundJob> {
+        let job_type = validate::dotted_name("job_type", &new.job_type)?;
+        if let Some(queue) = &new.queue {
+            if validate::dotted_name("queue", queue).is_err() || queue.contains('.') {
+                return Err(Error::invalid(
+                    "queue",
+                    "must be a lower-case word (a-z, 0-9, _)",
+                ));
+            }
+        }
+        if !new.payload.is_object() {
+            return Err(Error::invalid("payload", "must be a JSON object"));
+        }
+        if new.priority.is_some_and(|p| !(0..=1000).contains(&p)) {
+            return Err(Error::invalid("priority", "must be between 0 and 1000"));
+        }
+        if new.max_attempts.is_some_and(|m| m < 1) {
+            return Err(Error::invalid("max_attempts", "must be at least 1"));
+        }
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                Ok(sqlx::query_as(
+                    "INSERT INTO background_jobs (organization_id, queue, job_type, payload, \
+                         priority, max_attempts, run_at) \
+                     VALUES ($1, coalesce($2, 'default'), $3, $4, coalesce($5, 100), \
+                             coalesce($6, 5), coalesce($7, now())) \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(&new.queue)
+                .bind(&job_type)
+                .bind(&new.payload)
+                .bind(new.priority)
+                .bind(new.max_attempts)
+                .bind(new.run_at)
+                .fetch_one(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// A job.
+    pub async fn get(&self, id: Uuid) -> Result<BackgroundJob> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as(
+                    "SELECT * FROM background_jobs WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// The organization's jobs in `status`, newest first.
+    pub async fn list(&self, status: JobStatus, limit: i64) -> Result<Vec<BackgroundJob>> {
+        let limit = page_size(limit)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM background_jobs WHERE organization_id = $1 AND status = $2 \
+                     ORDER BY created_at DESC LIMIT $3",
+                )
+                .bind(org)
+                .bind(status)
+                .bind(limit)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// Cancels a job that has not started.
+    pub async fn cancel(&self, id: Uuid) -> Result<BackgroundJob> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE background_jobs SET status = 'cancelled', finished_at = now() \
+                     WHERE organization_id = $1 AND id = $2 AND status = 'queued' RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::NotFound {
+                    entity: "queued job",
+                })
+            })
+            .await
+    }
+
+    /// Marks a job this worker holds as done.
+    pub async fn complete(&self, id: Uuid, worker: &str) -> Result<BackgroundJob> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE background_jobs SET status = 'succeeded', finished_at = now(), \
+                         locked_at = NULL, locked_by = NULL, last_error = NULL \
+                     WHERE organization_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(worker)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(HELD)
+            })
+            .await
+    }
+
+    /// Records the failure of a job this worker holds: it runs again after
+    /// [`retry_delay`], or, once it has used its `max_attempts`, fails for good.
+    pub async fn fail(&self, id: Uuid, worker: &str, error: &str) -> Result<BackgroundJob> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                let attempts: i32 = sqlx::query_scalar(
+                    "SELECT attempts FROM background_jobs \
+                     WHERE organization_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3 \
+                     FOR UPDATE",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(worker)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(HELD)?;
+                Ok(sqlx::query_as(
+                    "UPDATE background_jobs SET \
+                         status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
+                         finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
+                         run_at = CASE WHEN attempts >= max_attempts THEN run_at \
+                                       ELSE now() + make_interval(secs => $3) END, \
+                         locked_at = NULL, locked_by = NULL, last_error = $4 \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(retry_delay(attempts).as_secs_f64())
+                .bind(error)
+                .fetch_one(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+}
+
+const HELD: Error = Error::NotFound {
+    entity: "running job held by this worker",
+};
+
+/// A worker that claims jobs of every organization.
+///
+/// Claiming reads the queue across organizations, so it cannot run under one
+/// organization's row-level security: it runs as the pool's login role, which must see
+/// every row of `background_jobs` (the table owner with BYPASSRLS, or a superuser as in the
+/// embedded cluster). Completing and failing a claimed job go through the job's
+/// organization like every other operation.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    db: Db,
+    name: String,
+}
+
+impl Db {
+    /// A worker named `name` (recorded in `locked_by` of the jobs it holds).
+    pub fn worker(&self, name: impl Into<String>) -> Worker {
+        Worker {
+            db: self.clone(),
+            name: name.into(),
+        }
+    }
+}
+
+impl Worker {
+    /// The worker's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Claims the next due job of `queue` (lowest priority number, then earliest), or
+    /// `None` when there is none free. Concurrent workers never get the same job.
+    pub async fn claim(&self, queue: &str) -> Result<Option<BackgroundJob>> {
+        let mut tx = self.db.pool().begin().await?;
+        let job = sqlx::query_as(hot::NEXT_JOB)
+            .bind(queue)
+            .bind(&self.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Marks a claimed job as done.
+    pub async fn complete(&self, job: &BackgroundJob) -> Result<BackgroundJob> {
+        self.db
+            .tenant(job.organization_id)
+            .jobs()
+            .complete(job.id, &self.name)
+            .await
+    }
+
+    /// Records the failure of a claimed job (retried with backoff until `max_attempts`).
+    pub async fn fail(&self, job: &BackgroundJob, error: &str) -> Result<BackgroundJob> {
+        self.db
+            .tenant(job.organization_id)
+            .jobs()
+            .fail(job.id, &self.name, error)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(retry_delay(1), Duration::from_secs(10));
+        assert_eq!(retry_delay(2), Duration::from_secs(20));
+        assert_eq!(retry_delay(4), Duration::from_secs(80));
+        assert_eq!(retry_delay(30), RETRY_MAX);
+        assert_eq!(retry_delay(0), RETRY_BASE);
+    }
+}

@@ -1,0 +1,310 @@
+//! Members and invitations of an organization: invite with a hashed token, accept, change
+//! role, remove — never leaving the organization without an active owner.
+
+use chrono::{Duration, Utc};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::db::{Tenant, TenantTx};
+use crate::error::{Error, Result};
+use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
+use crate::sealing;
+use crate::validate;
+
+/// An invitation just created: the row, and the token to send to the invitee. The token
+/// exists only here — the database keeps its SHA-256.
+#[derive(Debug)]
+pub struct Invitation {
+    pub invitation: OrganizationInvitation,
+    pub token: SecretString,
+}
+
+/// The members and invitations of one organization.
+#[derive(Debug, Clone)]
+pub struct Members {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// Members and invitations.
+    pub fn members(&self) -> Members {
+        Members {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound { entity: "member" };
+
+impl Members {
+    /// Every member, oldest first.
+    pub async fn list(&self) -> Result<Vec<OrganizationMember>> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM organization_members WHERE organization_id = $1 \
+                     ORDER BY joined_at, id",
+                )
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// The membership of `user_id`.
+    pub async fn get(&self, user_id: Uuid) -> Result<OrganizationMember> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as(
+                    "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+                )
+                .bind(org)
+                .bind(user_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Makes an existing user a member directly (no invitation), e.g. by an administrator.
+    pub async fn add(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| insert_member(tx, org, user_id, role, None).await)
+            .await
+    }
+
+    /// Invites `email` with `role`, valid for `valid_for`. A pending invitation of the same
+    /// e-mail is revoked and replaced, so re-inviting renews the link.
+    pub async fn invite(
+        &self,
+        email: &str,
+        role: MemberRole,
+        invited_by: Option<Uuid>,
+        valid_for: Duration,
+    ) -> Result<Invitation> {
+        let email = validate::email("email", email)?;
+        if valid_for <= Duration::zero() {
+            return Err(Error::invalid("valid_for", "must be positive"));
+        }
+        let org = self.tenant.organization_id();
+        let token = sealing::random_secret("inv_");
+        let token_hash = crmdb_secrets::hash_token(&token);
+        let invitation = self
+            .tenant
+            .transaction(async |tx| {
+                sqlx::query(
+                    "UPDATE organization_invitations SET revoked_at = now() \
+                     WHERE organization_id = $1 AND email = $2 \
+                       AND accepted_at IS NULL AND revoked_at IS NULL",
+                )
+                .bind(org)
+                .bind(&email)
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query_as(
+                    "INSERT INTO organization_invitations \
+                         (organization_id, email, role, token_hash, invited_by, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(&email)
+                .bind(role)
+                .bind(&token_hash)
+                .bind(invited_by)
+                .bind(valid_for.num_milliseconds() as f64 / 1000.0)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| {
+                    Error::from(e).missing_parent(
+                        "fk_organization_invitations_organization_members",
+                        "member",
+                    )
+                })
+            })
+            .await?;
+        Ok(Invitation { invitation, token })
+    }
+
+    /// The invitations not yet accepted or revoked, newest first.
+    pub async fn pending_invitations(&self) -> Result<Vec<OrganizationInvitation>> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM organization_invitations \
+                     WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+                     ORDER BY created_at DESC, id",
+                )
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// Revokes a pending invitation.
+    pub async fn revoke_invitation(&self, id: Uuid) -> Result<OrganizationInvitation> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE organization_invitations SET revoked_at = now() \
+                     WHERE organization_id = $1 AND id = $2 \
+                       AND accepted_at IS NULL AND revoked_at IS NULL \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::NotFound {
+                    entity: "invitation",
+                })
+            })
+            .await
+    }
+
+    /// Accepts the invitation whose token is `token` for the signed-in user `user_id`,
+    /// whose e-mail must be the invited one. Makes the user a member with the invited role.
+    pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
+        let org = self.tenant.organization_id();
+        let token_hash = crmdb_secrets::hash_token(token);
+        self.tenant
+            .transaction(async |tx| {
+                let invitation: OrganizationInvitation = sqlx::query_as(
+                    "SELECT * FROM organization_invitations \
+                     WHERE organization_id = $1 AND token_hash = $2 \
+                       AND accepted_at IS NULL AND revoked_at IS NULL \
+                     FOR UPDATE",
+                )
+                .bind(org)
+                .bind(&token_hash)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::NotFound {
+                    entity: "invitation",
+                })?;
+                if invitation.expires_at <= Utc::now() {
+                    return Err(Error::forbidden("the invitation has expired"));
+                }
+                let user: User = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+                    .bind(user_id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(Error::NotFound { entity: "user" })?;
+                if user.email != invitation.email {
+                    return Err(Error::forbidden(
+                        "the invitation was sent to another e-mail address",
+                    ));
+                }
+                let member =
+                    insert_member(tx, org, user_id, invitation.role, invitation.invited_by).await?;
+                sqlx::query(
+                    "UPDATE organization_invitations SET accepted_at = now() \
+                     WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(invitation.id)
+                .execute(&mut **tx)
+                .await?;
+                Ok(member)
+            })
+            .await
+    }
+
+    /// Changes the role of `user_id`. The last active owner cannot be demoted.
+    pub async fn change_role(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                if role != MemberRole::Owner {
+                    guard_last_owner(tx, org, user_id, "the last owner cannot be demoted").await?;
+                }
+                sqlx::query_as(
+                    "UPDATE organization_members SET role = $3 \
+                     WHERE organization_id = $1 AND user_id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(user_id)
+                .bind(role)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Removes `user_id` from the organization. The last active owner cannot be removed.
+    pub async fn remove(&self, user_id: Uuid) -> Result<()> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                guard_last_owner(tx, org, user_id, "the last owner cannot be removed").await?;
+                let removed = sqlx::query(
+                    "DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+                )
+                .bind(org)
+                .bind(user_id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if removed == 0 {
+                    return Err(NOT_FOUND);
+                }
+                Ok(())
+            })
+            .await
+    }
+}
+
+async fn insert_member(
+    tx: &mut TenantTx,
+    org: Uuid,
+    user_id: Uuid,
+    role: MemberRole,
+    invited_by: Option<Uuid>,
+) -> Result<OrganizationMember> {
+    sqlx::query_as(
+        "INSERT INTO organization_members (organization_id, user_id, role, invited_by) \
+         VALUES ($1, $2, $3, $4) RETURNING *",
+    )
+    .bind(org)
+    .bind(user_id)
+    .bind(role)
+    .bind(invited_by)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        Error::from(e)
+            .missing_parent("fk_organization_members_users", "user")
+            .missing_parent("fk_organization_members_organization_members", "member")
+    })
+}
+
+/// Fails with `why` when `user_id` is the only active owner. The owners' rows are locked
+/// first, so two owners demoting each other at the same time cannot both succeed.
+async fn guard_last_owner(
+    tx: &mut TenantTx,
+    org: Uuid,
+    user_id: Uuid,
+    why: &'static str,
+) -> Result<()> {
+    let owners: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT user_id FROM organization_members \
+         WHERE organization_id = $1 AND role = 'owner' AND status = 'active' \
+         ORDER BY user_id FOR UPDATE",
+    )
+    .bind(org)
+    .fetch_all(&mut **tx)
+    .await?;
+    if owners == [user_id] {
+        return Err(Error::forbidden(why));
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! The operations of the data layer, one module per area of the CRM. Each area is a small
+//! handle borrowed from a [`crate::Tenant`] (or the [`crate::Db`] for global work).
+
+pub mod ai;
+pub mod analytics;
+pub mod api_keys;
+pub mod communications;
+pub mod integrations;
+pub mod jobs;
+pub mod leads;
+pub mod members;
+pub mod notes;
+pub mod organizations;
+pub mod pipelines;
+pub mod tasks;
+pub mod templates;
+pub mod webhooks;

@@ -1,0 +1,146 @@
+//! Notes members write on a lead.
+
+use uuid::Uuid;
+
+use crate::db::Tenant;
+use crate::error::{Error, Result};
+use crate::models::LeadNote;
+use crate::validate;
+
+/// The lead notes of one organization.
+#[derive(Debug, Clone)]
+pub struct Notes {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// Lead notes.
+    pub fn notes(&self) -> Notes {
+        Notes {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound { entity: "note" };
+
+impl Notes {
+    /// Writes a note on a lead.
+    pub async fn create(
+        &self,
+        lead_id: Uuid,
+        author_user_id: Option<Uuid>,
+        body: &str,
+    ) -> Result<LeadNote> {
+        let body = validate::required("body", body)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                crate::ops::leads::require_lead(tx, org, lead_id).await?;
+                sqlx::query_as(
+                    "INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body) \
+                     VALUES ($1, $2, $3, $4) RETURNING *",
+                )
+                .bind(org)
+                .bind(lead_id)
+                .bind(author_user_id)
+                .bind(&body)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|e| {
+                    Error::from(e).missing_parent("fk_lead_notes_organization_members", "member")
+                })
+            })
+            .await
+    }
+
+    /// A note.
+    pub async fn get(&self, id: Uuid) -> Result<LeadNote> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as("SELECT * FROM lead_notes WHERE organization_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Replaces the text of a note.
+    pub async fn update(&self, id: Uuid, body: &str) -> Result<LeadNote> {
+        let body = validate::required("body", body)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE lead_notes SET body = $3 WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(&body)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Pins a note to the top of its lead, or unpins it.
+    pub async fn pin(&self, id: Uuid, pinned: bool) -> Result<LeadNote> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE lead_notes SET is_pinned = $3 WHERE organization_id = $1 AND id = $2 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(pinned)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Deletes a note.
+    pub async fn delete(&self, id: Uuid) -> Result<()> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                let deleted =
+                    sqlx::query("DELETE FROM lead_notes WHERE organization_id = $1 AND id = $2")
+                        .bind(org)
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                if deleted == 0 {
+                    return Err(NOT_FOUND);
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The notes of a lead: pinned first, then newest first.
+    pub async fn list(&self, lead_id: Uuid) -> Result<Vec<LeadNote>> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM lead_notes WHERE organization_id = $1 AND lead_id = $2 \
+                     ORDER BY is_pinned DESC, created_at DESC, id DESC",
+                )
+                .bind(org)
+                .bind(lead_id)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+}

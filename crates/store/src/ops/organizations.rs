@@ -1,0 +1,278 @@
+//! Organizations and users, the global side of tenancy: creating an organization with its
+//! defaults, reading it, the organizations a user belongs to, and user accounts.
+
+use crmdb_seed::{NewOrganization, SeedError};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::db::{Db, Tenant};
+use crate::error::{Error, Result};
+use crate::models::{MemberRole, Organization, User};
+use crate::sealing;
+use crate::validate;
+
+/// An organization the user belongs to, with the user's role there.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct Membership {
+    #[sqlx(flatten)]
+    pub organization: Organization,
+    pub role: MemberRole,
+}
+
+/// A user account to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub full_name: String,
+    pub phone: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+/// Organizations: created and listed outside any one of them.
+#[derive(Debug, Clone)]
+pub struct Organizations {
+    db: Db,
+}
+
+/// User accounts (global).
+#[derive(Debug, Clone)]
+pub struct Users {
+    db: Db,
+}
+
+impl Db {
+    /// Organizations: create with defaults, list for a user.
+    pub fn organizations(&self) -> Organizations {
+        Organizations { db: self.clone() }
+    }
+
+    /// User accounts.
+    pub fn users(&self) -> Users {
+        Users { db: self.clone() }
+    }
+}
+
+impl Tenant {
+    /// The handle's own organization.
+    pub async fn organization(&self) -> Result<Organization> {
+        let id = self.organization_id();
+        self.read(async |tx| {
+            sqlx::query_as("SELECT * FROM organizations WHERE id = $1 AND deleted_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::NotFound {
+                    entity: "organization",
+                })
+        })
+        .await
+    }
+}
+
+impl Organizations {
+    /// Creates an organization with its defaults (pipeline and stages, message templates,
+    /// VoIP configs awaiting setup, baseline scoring model) and, with `owner`, makes that
+    /// user its owner — all in one transaction.
+    pub async fn create(&self, new: &NewOrganization, owner: Option<Uuid>) -> Result<Organization> {
+        let new = NewOrganization {
+            name: validate::required("name", &new.name)?,
+            slug: slug(&new.slug)?,
+            ..new.clone()
+        };
+        let mut tx = self.db.begin_global(None).await?;
+        let id = crmdb_seed::create_organization(&mut tx, &new)
+            .await
+            .map_err(seed_error)?;
+        // create_organization left the new organization selected for row-level security.
+        if let Some(user_id) = owner {
+            sqlx::query(
+                "INSERT INTO organization_members (organization_id, user_id, role) \
+                 VALUES ($1, $2, 'owner')",
+            )
+            .bind(id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::from(e).missing_parent("fk_organization_members_users", "user"))?;
+        }
+        let organization = sqlx::query_as("SELECT * FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(organization)
+    }
+
+    /// The organizations `user_id` is an active member of, by name, with the role there.
+    pub async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<Membership>> {
+        // No organization is selected: the own_memberships policy shows the user's own
+        // membership rows only.
+        let mut tx = self.db.begin_global(Some(user_id)).await?;
+        let memberships = sqlx::query_as(
+            "SELECT o.*, m.role \
+             FROM organization_members AS m \
+             JOIN organizations AS o ON o.id = m.organization_id \
+             WHERE m.user_id = $1 AND m.status = 'active' AND o.deleted_at IS NULL \
+             ORDER BY o.name, o.id",
+        )
+        .bind(user_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(memberships)
+    }
+}
+
+impl Users {
+    /// Creates a user; the password, when given, is stored as an argon2id hash.
+    pub async fn create(&self, new: &NewUser) -> Result<User> {
+        let email = validate::email("email", &new.email)?;
+        let full_name = validate::required("full_name", &new.full_name)?;
+        let phone = validate::optional(new.phone.as_deref(), |p| validate::phone("phone", p))?;
+        let password_hash = new
+            .password
+            .as_ref()
+            .map(crmdb_secrets::hash_password)
+            .transpose()?;
+        let mut tx = self.db.begin_global(None).await?;
+        let user = sqlx::query_as(
+            "INSERT INTO users (email, full_name, phone, password_hash) \
+             VALUES ($1, $2, $3, $4) RETURNING *",
+        )
+        .bind(email)
+        .bind(full_name)
+        .bind(phone)
+        .bind(password_hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// A user by id.
+    pub async fn get(&self, id: Uuid) -> Result<User> {
+        let mut tx = self.db.begin_global(None).await?;
+        let user = sqlx::query_as("SELECT * FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(Error::NotFound { entity: "user" })?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// The user with this e-mail and password; `None` when either is wrong (callers must
+    /// not tell which).
+    pub async fn authenticate(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
+        let email = validate::email("email", email)?;
+        let mut tx = self.db.begin_global(None).await?;
+        let user: Option<User> =
+            sqlx::query_as("SELECT * FROM users WHERE email = $1 AND is_active")
+                .bind(email)
+                .fetch_optional(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(user.filter(|u| {
+            u.password_hash
+                .as_deref()
+                .is_some_and(|hash| crmdb_secrets::verify_password(password, hash))
+        }))
+    }
+}
+
+/// Where a user's TOTP secret is sealed (a global table: bound to no organization).
+const TWO_FACTOR: (&str, &str) = ("user_two_factor", "secret_ciphertext");
+
+impl Users {
+    /// Starts (or restarts) TOTP enrolment of a user with `secret`, sealed at rest; the
+    /// factor is enabled once [`Users::confirm_two_factor`] is called.
+    pub async fn enroll_two_factor(&self, user_id: Uuid, secret: &SecretString) -> Result<()> {
+        let (table, column) = TWO_FACTOR;
+        let sealed = self
+            .db
+            .keyring()?
+            .seal(secret, sealing::binding(None, table, column));
+        let mut tx = self.db.begin_global(None).await?;
+        sqlx::query(
+            "INSERT INTO user_two_factor (user_id, secret_ciphertext, encryption_key_id) \
+             VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET secret_ciphertext = EXCLUDED.secret_ciphertext, \
+                 encryption_key_id = EXCLUDED.encryption_key_id, enabled_at = NULL",
+        )
+        .bind(user_id)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.key_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", "user"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Enables the enrolled factor (after the user proved a first code).
+    pub async fn confirm_two_factor(&self, user_id: Uuid) -> Result<()> {
+        let mut tx = self.db.begin_global(None).await?;
+        let updated = sqlx::query(
+            "UPDATE user_two_factor SET enabled_at = coalesce(enabled_at, now()) WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if updated == 0 {
+            return Err(Error::NotFound {
+                entity: "two-factor enrolment",
+            });
+        }
+        Ok(())
+    }
+
+    /// The opened TOTP secret of a user, to verify a code.
+    pub async fn two_factor_secret(&self, user_id: Uuid) -> Result<SecretString> {
+        let mut tx = self.db.begin_global(None).await?;
+        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT encryption_key_id, secret_ciphertext FROM user_two_factor WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let (key_id, ciphertext) = row.ok_or(Error::NotFound {
+            entity: "two-factor enrolment",
+        })?;
+        let (table, column) = TWO_FACTOR;
+        let sealed = crmdb_secrets::Sealed { key_id, ciphertext };
+        Ok(self
+            .db
+            .keyring()?
+            .open(&sealed, sealing::binding(None, table, column))?)
+    }
+}
+
+/// A slug as the schema accepts it: a DNS label of lower-case letters, digits and hyphens.
+fn slug(value: &str) -> Result<String> {
+    let valid = (1..=63).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !value.starts_with('-')
+        && !value.ends_with('-');
+    if !valid {
+        return Err(Error::invalid(
+            "slug",
+            "must be 1 to 63 lower-case letters, digits or inner hyphens",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn seed_error(error: SeedError) -> Error {
+    match error {
+        SeedError::SlugTaken { .. } => Error::Conflict {
+            constraint: "uq_organizations_slug".to_owned(),
+        },
+        SeedError::Database { source, .. } => Error::from(source),
+        other => Error::Seed(other),
+    }
+}

@@ -1,0 +1,220 @@
+//! Webhook subscriptions: endpoints the organization registers for our events, each with a
+//! signing secret sealed at rest and shown in clear only when created or rotated.
+
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::db::Tenant;
+use crate::error::{Error, Result};
+use crate::models::WebhookSubscription;
+use crate::sealing;
+use crate::validate;
+
+const TABLE: &str = "webhook_subscriptions";
+const COLUMN: &str = "secret_ciphertext";
+
+/// A subscription just created (or whose secret was rotated), with the signing secret to
+/// hand to the endpoint's owner.
+#[derive(Debug)]
+pub struct WithSecret {
+    pub subscription: WebhookSubscription,
+    pub secret: SecretString,
+}
+
+/// Changes to a subscription: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookChanges {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+}
+
+/// The webhook subscriptions of one organization.
+#[derive(Debug, Clone)]
+pub struct Webhooks {
+    tenant: Tenant,
+}
+
+impl Tenant {
+    /// Webhook subscriptions.
+    pub fn webhooks(&self) -> Webhooks {
+        Webhooks {
+            tenant: self.clone(),
+        }
+    }
+}
+
+const NOT_FOUND: Error = Error::NotFound {
+    entity: "webhook subscription",
+};
+
+fn events(events: &[String]) -> Result<Vec<String>> {
+    if events.is_empty() {
+        return Err(Error::invalid("events", "must name at least one event"));
+    }
+    events
+        .iter()
+        .map(|e| {
+            if e == "*" {
+                Ok(e.clone())
+            } else {
+                validate::dotted_name("events", e)
+            }
+        })
+        .collect()
+}
+
+impl Webhooks {
+    /// Registers an https endpoint for `events` (`*` for all) with a fresh signing secret.
+    pub async fn create(
+        &self,
+        url: &str,
+        event_names: &[String],
+        description: Option<&str>,
+    ) -> Result<WithSecret> {
+        let url = validate::https_url("url", url)?;
+        let event_names = events(event_names)?;
+        let org = self.tenant.organization_id();
+        let secret = sealing::random_secret("whsec_");
+        let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
+        let subscription = self
+            .tenant
+            .transaction(async |tx| {
+                Ok(sqlx::query_as(
+                    "INSERT INTO webhook_subscriptions (organization_id, url, description, \
+                         secret_ciphertext, encryption_key_id, events) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+                )
+                .bind(org)
+                .bind(&url)
+                .bind(description)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .bind(&event_names)
+                .fetch_one(&mut **tx)
+                .await?)
+            })
+            .await?;
+        Ok(WithSecret {
+            subscription,
+            secret,
+        })
+    }
+
+    /// A subscription.
+    pub async fn get(&self, id: Uuid) -> Result<WebhookSubscription> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                sqlx::query_as(
+                    "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Every subscription, oldest first.
+    pub async fn list(&self) -> Result<Vec<WebhookSubscription>> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .read(async |tx| {
+                Ok(sqlx::query_as(
+                    "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 ORDER BY id",
+                )
+                .bind(org)
+                .fetch_all(&mut **tx)
+                .await?)
+            })
+            .await
+    }
+
+    /// The signing secret, opened, to sign a delivery.
+    pub async fn secret(&self, id: Uuid) -> Result<SecretString> {
+        let subscription = self.get(id).await?;
+        sealing::open(
+            self.tenant.db().keyring()?,
+            self.tenant.organization_id(),
+            TABLE,
+            COLUMN,
+            subscription.encryption_key_id,
+            subscription.secret_ciphertext,
+        )
+    }
+
+    /// Replaces the signing secret with a fresh one.
+    pub async fn rotate_secret(&self, id: Uuid) -> Result<WithSecret> {
+        let org = self.tenant.organization_id();
+        let secret = sealing::random_secret("whsec_");
+        let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
+        let subscription = self
+            .tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE webhook_subscriptions SET secret_ciphertext = $3, encryption_key_id = $4 \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await?;
+        Ok(WithSecret {
+            subscription,
+            secret,
+        })
+    }
+
+    /// Applies `changes`.
+    pub async fn update(&self, id: Uuid, changes: &WebhookChanges) -> Result<WebhookSubscription> {
+        let url = validate::optional(changes.url.as_deref(), |u| validate::https_url("url", u))?;
+        let event_names = validate::optional(changes.events.as_deref(), events)?;
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                sqlx::query_as(
+                    "UPDATE webhook_subscriptions SET url = coalesce($3, url), \
+                         events = coalesce($4, events), is_active = coalesce($5, is_active) \
+                     WHERE organization_id = $1 AND id = $2 RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(&url)
+                .bind(&event_names)
+                .bind(changes.is_active)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(NOT_FOUND)
+            })
+            .await
+    }
+
+    /// Deletes a subscription and its delivery log.
+    pub async fn delete(&self, id: Uuid) -> Result<()> {
+        let org = self.tenant.organization_id();
+        self.tenant
+            .transaction(async |tx| {
+                let deleted = sqlx::query(
+                    "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
+                )
+                .bind(org)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if deleted == 0 {
+                    return Err(NOT_FOUND);
+                }
+                Ok(())
+            })
+            .await
+    }
+}
