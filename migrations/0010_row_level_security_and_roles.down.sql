@@ -1,6 +1,7 @@
 -- Undoes 0010 in this database. The roles are cluster-wide and shared with the other
 -- databases of the cluster, so they are deliberately left in place.
 
+DROP FUNCTION IF EXISTS claim_background_job(text, text);
 DROP FUNCTION IF EXISTS search_leads(uuid, text, integer);
 
 DROP POLICY IF EXISTS own_memberships ON organization_members;

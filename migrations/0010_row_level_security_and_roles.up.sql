@@ -1,12 +1,13 @@
--- Roles, grants, row-level security on every tenant table, and the lead search
--- function.
+-- Roles, grants, row-level security on every tenant table, the lead search function
+-- and the job claim function.
 --
 -- Roles are cluster-wide while this migration runs once per database, possibly in
 -- many databases of one cluster at the same time (tests do): each role is created only
 -- if missing, and a concurrent creator's duplicate_object / unique_violation is
 -- swallowed. The down migration leaves the roles in place (other databases use them).
 --
---   crm_owner    NOLOGIN BYPASSRLS  owns SECURITY DEFINER functions (search_leads).
+--   crm_owner    NOLOGIN BYPASSRLS  owns SECURITY DEFINER functions (search_leads,
+--                                   claim_background_job).
 --   crm_app      NOLOGIN            the application: DML, RLS enforced (neither owner
 --                                   nor BYPASSRLS). Per transaction the data layer does
 --                                   SET LOCAL ROLE crm_app and
@@ -89,10 +90,13 @@ GRANT SELECT (id, email, full_name, phone, locale, is_active, email_verified_at,
 
 -- The owner of search_leads reads leads with its explicit organization filter.
 GRANT SELECT ON leads TO crm_owner;
+-- The owner of claim_background_job locks and claims the next due job of any
+-- organization.
+GRANT SELECT, UPDATE ON background_jobs TO crm_owner;
 
 -- Functions: uuid_generate_v7, set_updated_at, template_placeholders and
 -- lead_search_document keep PostgreSQL's default EXECUTE for PUBLIC; only
--- search_leads is restricted (below).
+-- search_leads and claim_background_job are restricted (below).
 
 -- -----------------------------------------------------------------------------
 -- Row-level security: enabled and forced on every tenant table. NULLIF makes an unset
@@ -345,3 +349,37 @@ COMMENT ON FUNCTION search_leads(uuid, text, integer) IS
 ALTER FUNCTION search_leads(uuid, text, integer) OWNER TO crm_owner;
 REVOKE EXECUTE ON FUNCTION search_leads(uuid, text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION search_leads(uuid, text, integer) TO crm_app;
+
+-- -----------------------------------------------------------------------------
+-- Job claim (hot query 8)
+-- -----------------------------------------------------------------------------
+-- Workers claim the next due job of a queue across organizations, which the
+-- tenant_isolation policy of background_jobs (forced) hides from crm_app. This narrow
+-- function runs as crm_owner (BYPASSRLS) with a fixed search_path and does exactly the
+-- claim: it locks the next due queued job of p_queue (lowest priority number, then
+-- earliest run_at; the partial index idx_background_jobs_queue_priority_run_at_queued),
+-- skipping jobs other workers hold, and marks it running for p_worker. Completing or
+-- failing the job then runs as crm_app in the job's organization, under RLS.
+CREATE FUNCTION claim_background_job(p_queue text, p_worker text)
+RETURNS SETOF background_jobs
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+  UPDATE public.background_jobs AS j
+     SET status = 'running', locked_at = now(), locked_by = p_worker, attempts = j.attempts + 1
+    FROM (SELECT b.organization_id, b.id
+            FROM public.background_jobs AS b
+           WHERE b.queue = p_queue AND b.status = 'queued' AND b.run_at <= now()
+           ORDER BY b.priority, b.run_at
+           LIMIT 1
+             FOR UPDATE SKIP LOCKED) AS next
+   WHERE j.organization_id = next.organization_id AND j.id = next.id
+  RETURNING j.*
+$$;
+
+COMMENT ON FUNCTION claim_background_job(text, text) IS
+  'Claims the next due queued job of the queue across organizations for the worker (status running, attempts + 1, locked_by), lowest priority number then earliest run_at, skipping jobs other workers hold; no row when none is free.';
+
+ALTER FUNCTION claim_background_job(text, text) OWNER TO crm_owner;
+REVOKE EXECUTE ON FUNCTION claim_background_job(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION claim_background_job(text, text) TO crm_app;

@@ -86,8 +86,15 @@ pub const ANALYTICS_EVENTS: &str = "SELECT * FROM analytics_events \
      WHERE organization_id = $1 AND event_type = $2 AND occurred_at >= $3 \
      ORDER BY occurred_at DESC LIMIT $4";
 
-/// Hot query 8, next background job: claims the next due queued job of queue `$1` for
-/// worker `$2`, across organizations, skipping jobs other workers hold.
+/// Hot query 8, next background job, through the `SECURITY DEFINER` function that claims
+/// across organizations for a worker running as the application role (row-level security
+/// hides every job from it otherwise). `$1` queue, `$2` worker.
+pub const CLAIM_JOB: &str = "SELECT * FROM claim_background_job($1, $2)";
+
+/// The statement `claim_background_job` runs, for checking its plan (`EXPLAIN` cannot look
+/// inside a function call) and for running it as a role that bypasses row-level security:
+/// claims the next due queued job of queue `$1` for worker `$2`, across organizations,
+/// skipping jobs other workers hold.
 pub const NEXT_JOB: &str = "UPDATE background_jobs AS j \
      SET status = 'running', locked_at = now(), locked_by = $2, attempts = j.attempts + 1 \
      FROM (SELECT organization_id, id FROM background_jobs \

@@ -1,6 +1,8 @@
 //! The background job queue: organizations enqueue jobs; workers claim the next due job
-//! of a queue across organizations with `FOR UPDATE SKIP LOCKED`, then complete it or fail
-//! it, which retries it with exponential backoff until `max_attempts`.
+//! of a queue across organizations with `FOR UPDATE SKIP LOCKED` (through the
+//! `claim_background_job` function, as row-level security hides other organizations'
+//! jobs), then complete it or fail it in the job's organization, which retries it with
+//! exponential backoff until `max_attempts`.
 
 use std::time::Duration;
 
@@ -237,11 +239,12 @@ const HELD: Error = Error::NotFound {
 
 /// A worker that claims jobs of every organization.
 ///
-/// Claiming reads the queue across organizations, so it cannot run under one
-/// organization's row-level security: it runs as the pool's login role, which must see
-/// every row of `background_jobs` (the table owner with BYPASSRLS, or a superuser as in the
-/// embedded cluster). Completing and failing a claimed job go through the job's
-/// organization like every other operation.
+/// Like every other operation it runs as the application role (`crm_app`), so the pool's
+/// login needs no BYPASSRLS. Claiming reads the queue across organizations, which
+/// row-level security would hide, so it goes through the narrow `SECURITY DEFINER`
+/// function `claim_background_job` (owned by `crm_owner`); the claimed job carries its
+/// `organization_id`, and completing and failing it go through that organization like
+/// every other operation, under row-level security.
 #[derive(Debug, Clone)]
 pub struct Worker {
     db: Db,
@@ -267,8 +270,8 @@ impl Worker {
     /// Claims the next due job of `queue` (lowest priority number, then earliest), or
     /// `None` when there is none free. Concurrent workers never get the same job.
     pub async fn claim(&self, queue: &str) -> Result<Option<BackgroundJob>> {
-        let mut tx = self.db.pool().begin().await?;
-        let job = sqlx::query_as(hot::NEXT_JOB)
+        let mut tx = self.db.begin_global(None).await?;
+        let job = sqlx::query_as(hot::CLAIM_JOB)
             .bind(queue)
             .bind(&self.name)
             .fetch_optional(&mut *tx)

@@ -86,7 +86,8 @@ const BIG_TABLES: &[&str] = &[
 ];
 
 /// Who runs a query: the application under RLS with the organization set, or a role that
-/// bypasses RLS (the owner of `search_leads`; a queue worker working across organizations).
+/// bypasses RLS (the owner of `search_leads`, and of `claim_background_job`, which runs the
+/// dequeue across organizations for workers).
 #[derive(Debug, Clone, Copy)]
 enum Runner {
     App,

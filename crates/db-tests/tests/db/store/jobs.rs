@@ -1,13 +1,36 @@
-//! The job queue: enqueue, claim, complete, retry with backoff, and concurrent workers.
+//! The job queue: enqueue, claim, complete, retry with backoff, and concurrent workers,
+//! also for a worker whose login is neither superuser nor BYPASSRLS.
 
 use std::collections::HashSet;
 
 use chrono::Utc;
-use crmdb_store::models::JobStatus;
+use crmdb_store::hot;
+use crmdb_store::models::{BackgroundJob, JobStatus};
 use crmdb_store::ops::jobs::{retry_delay, NewJob};
+use crmdb_store::Db;
 use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::Executor;
 
-use super::{assert_invalid, assert_not_found, fixture};
+use super::{assert_invalid, assert_not_found, fixture, Fixture};
+
+/// The fixture's database through a pool whose sessions are `crm_app` itself (`SET SESSION
+/// AUTHORIZATION`, so not even `SET ROLE` back to the superuser login is possible): what a
+/// production login without BYPASSRLS sees, with row-level security in force.
+async fn app_login_db(f: &Fixture) -> Db {
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET SESSION AUTHORIZATION crm_app").await?;
+                Ok(())
+            })
+        })
+        .connect_with(f.test_db.connect_options())
+        .await
+        .unwrap();
+    Db::from_pool(pool)
+}
 
 #[tokio::test]
 async fn a_job_is_claimed_once_and_completed_by_its_worker() {
@@ -140,9 +163,85 @@ async fn a_failed_job_backs_off_and_fails_for_good_after_max_attempts() {
     );
 }
 
+#[tokio::test]
+async fn a_worker_without_bypassrls_claims_jobs_of_every_organization() {
+    let f = fixture().await;
+    let a = f
+        .tenant_a()
+        .jobs()
+        .enqueue(&NewJob {
+            priority: Some(10),
+            ..NewJob::of_type("email.send", json!({"org": "a"}))
+        })
+        .await
+        .unwrap();
+    let b = f
+        .tenant_b()
+        .jobs()
+        .enqueue(&NewJob {
+            priority: Some(20),
+            ..NewJob::of_type("email.send", json!({"org": "b"}))
+        })
+        .await
+        .unwrap();
+    let db = app_login_db(&f).await;
+
+    let (user, bypass): (String, bool) = sqlx::query_as(
+        "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles \
+         WHERE rolname = session_user",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!((user.as_str(), bypass), ("crm_app", false));
+    // The claim statement itself, outside the function, sees no job at all.
+    let mut tx = db.pool().begin().await.unwrap();
+    let raw: Option<BackgroundJob> = sqlx::query_as(hot::NEXT_JOB)
+        .bind("default")
+        .bind("raw")
+        .fetch_optional(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(raw.is_none(), "row-level security hides the queue");
+
+    let worker = db.worker("w1");
+    let first = worker.claim("default").await.unwrap().unwrap();
+    let second = worker.claim("default").await.unwrap().unwrap();
+    assert!(worker.claim("default").await.unwrap().is_none());
+    assert_eq!(
+        (
+            first.id,
+            first.organization_id,
+            second.id,
+            second.organization_id
+        ),
+        (a.id, f.a.id(), b.id, f.b.id()),
+        "lowest priority number first, across organizations"
+    );
+    assert_eq!((first.status, first.attempts), (JobStatus::Running, 1));
+    assert_eq!(second.locked_by.as_deref(), Some("w1"));
+
+    assert_eq!(
+        worker.complete(&first).await.unwrap().status,
+        JobStatus::Succeeded
+    );
+    let retried = worker.fail(&second, "timeout").await.unwrap();
+    assert_eq!(
+        (retried.status, retried.last_error.as_deref()),
+        (JobStatus::Queued, Some("timeout"))
+    );
+    assert_not_found(
+        worker.complete(&first).await,
+        "running job held by this worker",
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_claiming_concurrently_never_get_the_same_job() {
     let f = fixture().await;
+    // Both workers log in without BYPASSRLS, as in production.
+    let db = app_login_db(&f).await;
     for tenant in [f.tenant_a(), f.tenant_b()] {
         for i in 0..40 {
             tenant
@@ -153,7 +252,7 @@ async fn two_workers_claiming_concurrently_never_get_the_same_job() {
         }
     }
     let run = |name: &'static str| {
-        let worker = f.db.worker(name);
+        let worker = db.worker(name);
         tokio::spawn(async move {
             let mut claimed = Vec::new();
             while let Some(job) = worker.claim("default").await.unwrap() {
