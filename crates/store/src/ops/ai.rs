@@ -64,18 +64,12 @@ impl Conversations {
 
     /// A conversation.
     pub async fn get(&self, id: Uuid) -> Result<AiConversation> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM ai_conversations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM ai_conversations WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -162,22 +156,12 @@ impl Conversations {
 
     /// Deletes a conversation.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM ai_conversations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM ai_conversations WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 }

@@ -86,18 +86,12 @@ impl Analytics {
 
     /// An event.
     pub async fn get(&self, id: Uuid) -> Result<AnalyticsEvent> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM analytics_events WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound { entity: "event" })
-            })
+            .row_by_id(
+                "SELECT * FROM analytics_events WHERE organization_id = $1 AND id = $2",
+                id,
+                Error::NotFound { entity: "event" },
+            )
             .await
     }
 

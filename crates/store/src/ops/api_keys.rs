@@ -82,16 +82,12 @@ impl ApiKeys {
 
     /// An API key (sealed).
     pub async fn get(&self, id: Uuid) -> Result<ApiKey> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as("SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -115,17 +111,12 @@ impl ApiKeys {
         let org = self.tenant.organization_id();
         let row: ApiKey = self
             .tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE api_keys SET last_used_at = now() \
-                     WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .update_by_id(
+                "UPDATE api_keys SET last_used_at = now() \
+                 WHERE organization_id = $1 AND id = $2 RETURNING *",
+                id,
+                NOT_FOUND,
+            )
             .await?;
         if !row.is_active {
             return Err(Error::forbidden("the API key is deactivated"));
@@ -145,40 +136,25 @@ impl ApiKeys {
 
     /// Activates or deactivates a key.
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(active)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .set_by_id(
+                "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
+                 RETURNING *",
+                id,
+                active,
+                NOT_FOUND,
+            )
             .await
     }
 
     /// Deletes a key.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted =
-                    sqlx::query("DELETE FROM api_keys WHERE organization_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM api_keys WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 }

@@ -9,6 +9,7 @@ use crate::db::Tenant;
 use crate::error::{Error, Result};
 use crate::hot;
 use crate::models::{Channel, Communication, CommunicationStatus};
+use crate::ops::common::next_cursor;
 use crate::ops::leads::page_size;
 use crate::validate;
 
@@ -204,18 +205,12 @@ impl Communications {
 
     /// A communication.
     pub async fn get(&self, id: Uuid) -> Result<Communication> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM communications WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM communications WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -247,22 +242,12 @@ impl Communications {
 
     /// Deletes a communication.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM communications WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM communications WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -289,13 +274,10 @@ impl Communications {
                 Ok(query.bind(limit).fetch_all(&mut **tx).await?)
             })
             .await?;
-        let next = (communications.len() as i64 == limit)
-            .then(|| communications.last())
-            .flatten()
-            .map(|last| TimelineCursor {
-                occurred_at: last.occurred_at,
-                id: last.id,
-            });
+        let next = next_cursor(&communications, limit, |last| TimelineCursor {
+            occurred_at: last.occurred_at,
+            id: last.id,
+        });
         Ok(TimelinePage {
             communications,
             next,

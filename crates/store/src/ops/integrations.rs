@@ -159,18 +159,12 @@ impl Integrations {
 
     /// A calendar integration (tokens sealed).
     pub async fn calendar(&self, id: Uuid) -> Result<CalendarIntegration> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(CALENDAR_NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
+                id,
+                CALENDAR_NOT_FOUND,
+            )
             .await
     }
 
@@ -229,22 +223,12 @@ impl Integrations {
 
     /// Disconnects a calendar: the integration, its tokens and mirrored events are deleted.
     pub async fn disconnect_calendar(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(CALENDAR_NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
+                id,
+                CALENDAR_NOT_FOUND,
+            )
             .await
     }
 
@@ -288,18 +272,12 @@ impl Integrations {
 
     /// A marketing integration (tokens sealed).
     pub async fn marketing(&self, id: Uuid) -> Result<MarketingIntegration> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(MARKETING_NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
+                id,
+                MARKETING_NOT_FOUND,
+            )
             .await
     }
 
@@ -320,42 +298,26 @@ impl Integrations {
         if imported < 0 {
             return Err(Error::invalid("imported", "must not be negative"));
         }
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE marketing_integrations SET last_import_at = now(), \
-                         total_leads_imported = total_leads_imported + $3 \
-                     WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(imported)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(MARKETING_NOT_FOUND)
-            })
+            .set_by_id(
+                "UPDATE marketing_integrations SET last_import_at = now(), \
+                     total_leads_imported = total_leads_imported + $3 \
+                 WHERE organization_id = $1 AND id = $2 RETURNING *",
+                id,
+                imported,
+                MARKETING_NOT_FOUND,
+            )
             .await
     }
 
     /// Disconnects an ad account, deleting its tokens.
     pub async fn disconnect_marketing(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(MARKETING_NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
+                id,
+                MARKETING_NOT_FOUND,
+            )
             .await
     }
 
@@ -401,18 +363,13 @@ impl Integrations {
         let org = self.tenant.organization_id();
         let row: WhatsappConfig = self
             .tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM whatsapp_configs WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound {
+            .row_by_id(
+                "SELECT * FROM whatsapp_configs WHERE organization_id = $1 AND id = $2",
+                id,
+                Error::NotFound {
                     entity: "whatsapp config",
-                })
-            })
+                },
+            )
             .await?;
         let (Some(key_id), Some(ciphertext)) = (row.encryption_key_id, row.credentials_ciphertext)
         else {
@@ -480,16 +437,13 @@ impl Integrations {
         let org = self.tenant.organization_id();
         let row: VoipConfig = self
             .tenant
-            .read(async |tx| {
-                sqlx::query_as("SELECT * FROM voip_configs WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(Error::NotFound {
-                        entity: "voip config",
-                    })
-            })
+            .row_by_id(
+                "SELECT * FROM voip_configs WHERE organization_id = $1 AND id = $2",
+                id,
+                Error::NotFound {
+                    entity: "voip config",
+                },
+            )
             .await?;
         let (Some(key_id), Some(ciphertext)) = (row.encryption_key_id, row.credentials_ciphertext)
         else {

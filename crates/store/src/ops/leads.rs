@@ -10,6 +10,7 @@ use crate::db::{Tenant, TenantTx};
 use crate::error::{Error, Result};
 use crate::hot;
 use crate::models::{Lead, LeadSource, LeadStatus, Tag};
+use crate::ops::common::next_cursor;
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -192,18 +193,12 @@ impl Leads {
 
     /// A lead that is not deleted.
     pub async fn get(&self, id: Uuid) -> Result<Lead> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(LEAD)
-            })
+            .row_by_id(
+                "SELECT * FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
+                id,
+                LEAD,
+            )
             .await
     }
 
@@ -292,44 +287,28 @@ impl Leads {
 
     /// Soft-deletes a lead: hidden from every list and search until restored.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "UPDATE leads SET deleted_at = now() \
-                     WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(LEAD);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "UPDATE leads SET deleted_at = now() \
+                 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
+                id,
+                LEAD,
+            )
             .await
     }
 
     /// Restores a soft-deleted lead.
     pub async fn restore(&self, id: Uuid) -> Result<Lead> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE leads SET deleted_at = NULL \
-                     WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound {
+            .update_by_id(
+                "UPDATE leads SET deleted_at = NULL \
+                 WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL \
+                 RETURNING *",
+                id,
+                Error::NotFound {
                     entity: "deleted lead",
-                })
-            })
+                },
+            )
             .await
     }
 
@@ -561,13 +540,10 @@ impl Leads {
                 Ok(query.bind(limit).fetch_all(&mut **tx).await?)
             })
             .await?;
-        let next = (leads.len() as i64 == limit)
-            .then(|| leads.last())
-            .flatten()
-            .map(|last| KanbanCursor {
-                lead_score: last.lead_score,
-                id: last.id,
-            });
+        let next = next_cursor(&leads, limit, |last| KanbanCursor {
+            lead_score: last.lead_score,
+            id: last.id,
+        });
         Ok(KanbanPage { leads, next })
     }
 

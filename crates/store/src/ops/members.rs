@@ -55,18 +55,12 @@ impl Members {
 
     /// The membership of `user_id`.
     pub async fn get(&self, user_id: Uuid) -> Result<OrganizationMember> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
-                )
-                .bind(org)
-                .bind(user_id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
+                user_id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -150,23 +144,17 @@ impl Members {
 
     /// Revokes a pending invitation.
     pub async fn revoke_invitation(&self, id: Uuid) -> Result<OrganizationInvitation> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE organization_invitations SET revoked_at = now() \
-                     WHERE organization_id = $1 AND id = $2 \
-                       AND accepted_at IS NULL AND revoked_at IS NULL \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound {
+            .update_by_id(
+                "UPDATE organization_invitations SET revoked_at = now() \
+                 WHERE organization_id = $1 AND id = $2 \
+                   AND accepted_at IS NULL AND revoked_at IS NULL \
+                 RETURNING *",
+                id,
+                Error::NotFound {
                     entity: "invitation",
-                })
-            })
+                },
+            )
             .await
     }
 

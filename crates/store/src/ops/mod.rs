@@ -4,6 +4,7 @@
 pub mod ai;
 pub mod analytics;
 pub mod api_keys;
+pub(crate) mod common;
 pub mod communications;
 pub mod integrations;
 pub mod jobs;

@@ -56,74 +56,50 @@ impl Notes {
 
     /// A note.
     pub async fn get(&self, id: Uuid) -> Result<LeadNote> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as("SELECT * FROM lead_notes WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM lead_notes WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
     /// Replaces the text of a note.
     pub async fn update(&self, id: Uuid, body: &str) -> Result<LeadNote> {
         let body = validate::required("body", body)?;
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE lead_notes SET body = $3 WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(&body)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .set_by_id(
+                "UPDATE lead_notes SET body = $3 WHERE organization_id = $1 AND id = $2 \
+                 RETURNING *",
+                id,
+                &body,
+                NOT_FOUND,
+            )
             .await
     }
 
     /// Pins a note to the top of its lead, or unpins it.
     pub async fn pin(&self, id: Uuid, pinned: bool) -> Result<LeadNote> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE lead_notes SET is_pinned = $3 WHERE organization_id = $1 AND id = $2 \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(pinned)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .set_by_id(
+                "UPDATE lead_notes SET is_pinned = $3 WHERE organization_id = $1 AND id = $2 \
+                 RETURNING *",
+                id,
+                pinned,
+                NOT_FOUND,
+            )
             .await
     }
 
     /// Deletes a note.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted =
-                    sqlx::query("DELETE FROM lead_notes WHERE organization_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM lead_notes WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 

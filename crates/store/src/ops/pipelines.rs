@@ -97,16 +97,12 @@ impl Pipelines {
 
     /// A pipeline.
     pub async fn get(&self, id: Uuid) -> Result<Pipeline> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as("SELECT * FROM pipelines WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(PIPELINE)
-            })
+            .row_by_id(
+                "SELECT * FROM pipelines WHERE organization_id = $1 AND id = $2",
+                id,
+                PIPELINE,
+            )
             .await
     }
 
@@ -127,41 +123,26 @@ impl Pipelines {
     /// Renames a pipeline.
     pub async fn rename(&self, id: Uuid, name: &str) -> Result<Pipeline> {
         let name = validate::required("name", name)?;
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE pipelines SET name = $3 WHERE organization_id = $1 AND id = $2 \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(&name)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(PIPELINE)
-            })
+            .set_by_id(
+                "UPDATE pipelines SET name = $3 WHERE organization_id = $1 AND id = $2 \
+                 RETURNING *",
+                id,
+                &name,
+                PIPELINE,
+            )
             .await
     }
 
     /// Deletes a pipeline and its stages; refused with [`Error::Conflict`] while it still
     /// holds leads.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted =
-                    sqlx::query("DELETE FROM pipelines WHERE organization_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                if deleted == 0 {
-                    return Err(PIPELINE);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM pipelines WHERE organization_id = $1 AND id = $2",
+                id,
+                PIPELINE,
+            )
             .await
     }
 
@@ -191,41 +172,25 @@ impl Pipelines {
     /// Renames a stage.
     pub async fn rename_stage(&self, stage_id: Uuid, name: &str) -> Result<PipelineStage> {
         let name = validate::required("name", name)?;
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE pipeline_stages SET name = $3 \
-                     WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(stage_id)
-                .bind(&name)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(STAGE)
-            })
+            .set_by_id(
+                "UPDATE pipeline_stages SET name = $3 \
+                 WHERE organization_id = $1 AND id = $2 RETURNING *",
+                stage_id,
+                &name,
+                STAGE,
+            )
             .await
     }
 
     /// Deletes a stage; refused with [`Error::Conflict`] while leads are in it.
     pub async fn delete_stage(&self, stage_id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM pipeline_stages WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(stage_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(STAGE);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM pipeline_stages WHERE organization_id = $1 AND id = $2",
+                stage_id,
+                STAGE,
+            )
             .await
     }
 

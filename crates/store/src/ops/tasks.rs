@@ -99,16 +99,12 @@ impl Tasks {
 
     /// A task.
     pub async fn get(&self, id: Uuid) -> Result<Task> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as("SELECT * FROM tasks WHERE organization_id = $1 AND id = $2")
-                    .bind(org)
-                    .bind(id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM tasks WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -150,40 +146,26 @@ impl Tasks {
 
     /// Marks a task done (`true`) or open again (`false`).
     pub async fn set_completed(&self, id: Uuid, completed: bool) -> Result<Task> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
-                    "UPDATE tasks SET completed_at = CASE WHEN $3 THEN coalesce(completed_at, now()) END \
-                     WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(completed)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .set_by_id(
+                "UPDATE tasks SET completed_at = \
+                     CASE WHEN $3 THEN coalesce(completed_at, now()) END \
+                 WHERE organization_id = $1 AND id = $2 RETURNING *",
+                id,
+                completed,
+                NOT_FOUND,
+            )
             .await
     }
 
     /// Deletes a task.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted =
-                    sqlx::query("DELETE FROM tasks WHERE organization_id = $1 AND id = $2")
-                        .bind(org)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?
-                        .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM tasks WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 

@@ -142,18 +142,12 @@ impl Templates {
 
     /// A template.
     pub async fn get(&self, id: Uuid) -> Result<MessageTemplate> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM message_templates WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM message_templates WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -209,22 +203,12 @@ impl Templates {
 
     /// Deletes a template (messages sent with it keep their text; its statistics go).
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM message_templates WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM message_templates WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 

@@ -103,18 +103,12 @@ impl Webhooks {
 
     /// A subscription.
     pub async fn get(&self, id: Uuid) -> Result<WebhookSubscription> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 
@@ -199,22 +193,12 @@ impl Webhooks {
 
     /// Deletes a subscription and its delivery log.
     pub async fn delete(&self, id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let deleted = sqlx::query(
-                    "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if deleted == 0 {
-                    return Err(NOT_FOUND);
-                }
-                Ok(())
-            })
+            .delete_by_id(
+                "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
+                id,
+                NOT_FOUND,
+            )
             .await
     }
 }
