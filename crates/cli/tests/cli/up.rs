@@ -1,6 +1,9 @@
 //! `crmdb up`, `url` and `down` against an embedded cluster of the test's own.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 use crate::support::{database_url_line, psql, run, stderr, stdout, success, Home};
 
@@ -50,11 +53,7 @@ fn up_after_kill_9_of_the_postmaster_starts_it_again() {
     let home = Home::new();
     let url = database_url_line(&success(run(&mut home.crmdb(&["up"]))));
     let pid = home.postmaster_pid();
-    let killed = Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).unwrap();
     assert!(psql(&url, "SELECT 1").is_err(), "the server is down");
 
     let again = success(run(&mut home.crmdb(&["up"])));
