@@ -156,7 +156,13 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
         }
         Err(e) if sqlstate(&e).as_deref() == Some("3D000") => {}
         Err(e) => {
-            return Err(e).with_context(|| format!("could not connect to {server}"));
+            return Err(e).with_context(|| {
+                format!(
+                    "could not connect to {server}; check that the server runs and that \
+                     --database-url (or DATABASE_URL) names the right host, port, user and \
+                     password, or unset it to use the embedded cluster"
+                )
+            });
         }
     }
     let name = options
