@@ -1,6 +1,7 @@
 //! Fuzzes the SQL splitter: any text splits without panicking into ordered, non-overlapping,
 //! non-empty statements whose positions are right and which split back into themselves.
-//! Run with `cargo +nightly fuzz run split` from the repository root.
+//! Run with `cargo +nightly fuzz run split` from the repository root (on a stable
+//! toolchain, `RUSTC_BOOTSTRAP=1 cargo fuzz run split`).
 
 #![no_main]
 

@@ -330,9 +330,16 @@ impl LineIndex {
     pub(crate) fn line_col(&self, text: &str, offset: usize) -> (u32, u32) {
         let line = self.starts.partition_point(|&s| s <= offset);
         let line_start = self.starts[line - 1];
-        let column = text
-            .get(line_start..offset)
-            .map_or(0, |prefix| prefix.trim_start_matches(BOM).chars().count());
+        // Only the file's leading BOM is invisible; one later in the text is a character
+        // like any other (found by the fuzz target).
+        let column = text.get(line_start..offset).map_or(0, |prefix| {
+            let prefix = if line_start == 0 {
+                prefix.trim_start_matches(BOM)
+            } else {
+                prefix
+            };
+            prefix.chars().count()
+        });
         (to_u32(line), to_u32(column + 1))
     }
 
@@ -488,6 +495,15 @@ mod tests {
         assert_eq!(texts("SELECT 'a; SELECT 2"), ["SELECT 'a; SELECT 2"]);
         assert_eq!(texts("SELECT $x$ a; SELECT 2"), ["SELECT $x$ a; SELECT 2"]);
         assert_eq!(texts("SELECT 1 /* a; SELECT 2"), ["SELECT 1"]);
+    }
+
+    #[test]
+    fn a_bom_after_the_first_line_counts_as_a_column() {
+        let got: Vec<(u32, u32)> = split("\n\u{feff};?")
+            .iter()
+            .map(|s| (s.line, s.column))
+            .collect();
+        assert_eq!(got, vec![(2, 1), (2, 3)]);
     }
 
     #[test]
