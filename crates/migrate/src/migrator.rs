@@ -145,17 +145,10 @@ impl Migrator {
         db: &PgConnectOptions,
         to: Option<i64>,
     ) -> Result<ApplyReport, Error> {
-        let (lock, waited) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
-        let result = match self.connect(db).await {
-            Ok(mut conn) => {
-                let result = self.apply_locked(&mut conn, to, waited).await;
-                conn.close().await.ok();
-                result
-            }
-            Err(e) => Err(e),
-        };
-        lock.release().await;
-        result
+        self.locked(db, async |conn, waited| {
+            self.apply_locked(conn, to, waited).await
+        })
+        .await
     }
 
     async fn apply_locked(
@@ -228,17 +221,8 @@ impl Migrator {
         db: &PgConnectOptions,
         target: RevertTarget,
     ) -> Result<RevertReport, Error> {
-        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
-        let result = match self.connect(db).await {
-            Ok(mut conn) => {
-                let result = self.revert_locked(&mut conn, target).await;
-                conn.close().await.ok();
-                result
-            }
-            Err(e) => Err(e),
-        };
-        lock.release().await;
-        result
+        self.locked(db, async |conn, _| self.revert_locked(conn, target).await)
+            .await
     }
 
     async fn revert_locked(
@@ -289,17 +273,10 @@ impl Migrator {
         db: &PgConnectOptions,
         version: i64,
     ) -> Result<BaselineReport, Error> {
-        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
-        let result = match self.connect(db).await {
-            Ok(mut conn) => {
-                let result = self.baseline_locked(&mut conn, version).await;
-                conn.close().await.ok();
-                result
-            }
-            Err(e) => Err(e),
-        };
-        lock.release().await;
-        result
+        self.locked(db, async |conn, _| {
+            self.baseline_locked(conn, version).await
+        })
+        .await
     }
 
     async fn baseline_locked(
@@ -370,42 +347,52 @@ impl Migrator {
             .migrations
             .get(version)
             .ok_or(Error::NoSuchVersion { version })?;
-        let (lock, _) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
-        let result = async {
-            let mut conn = self.connect(db).await?;
-            let rows = history::load(&mut conn).await;
-            let result = match rows {
-                Ok(rows) => match rows.into_iter().find(|r| r.version == version) {
-                    None => Err(Error::NotApplied { version }),
-                    Some(row) if row.checksum == m.up.checksum => Ok(RepairReport {
+        self.locked(db, async |conn, _| {
+            let rows = history::load(conn).await?;
+            match rows.into_iter().find(|r| r.version == version) {
+                None => Err(Error::NotApplied { version }),
+                Some(row) if row.checksum == m.up.checksum => Ok(RepairReport {
+                    version,
+                    name: m.name.clone(),
+                    previous_checksum: row.checksum.clone(),
+                    checksum: row.checksum,
+                    changed: false,
+                }),
+                Some(row) => {
+                    let note = format!(
+                        "accepted edited {} by `repair`: checksum {} ({}) replaced",
+                        m.up.file, row.checksum, row.checksum_algorithm
+                    );
+                    history::repair(conn, version, &m.up.checksum, &note).await?;
+                    Ok(RepairReport {
                         version,
                         name: m.name.clone(),
-                        previous_checksum: row.checksum.clone(),
-                        checksum: row.checksum,
-                        changed: false,
-                    }),
-                    Some(row) => {
-                        let note = format!(
-                            "accepted edited {} by `repair`: checksum {} ({}) replaced",
-                            m.up.file, row.checksum, row.checksum_algorithm
-                        );
-                        history::repair(&mut conn, version, &m.up.checksum, &note)
-                            .await
-                            .map(|()| RepairReport {
-                                version,
-                                name: m.name.clone(),
-                                previous_checksum: row.checksum,
-                                checksum: m.up.checksum.clone(),
-                                changed: true,
-                            })
-                    }
-                },
-                Err(e) => Err(e),
-            };
-            conn.close().await.ok();
-            result
-        }
-        .await;
+                        previous_checksum: row.checksum,
+                        checksum: m.up.checksum.clone(),
+                        changed: true,
+                    })
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `work` on its own connection while this runner holds the database's advisory
+    /// lock; the connection is closed and the lock released on every path, errors included.
+    async fn locked<T>(
+        &self,
+        db: &PgConnectOptions,
+        work: impl AsyncFnOnce(&mut PgConnection, Duration) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let (lock, waited) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
+        let result = match self.connect(db).await {
+            Ok(mut conn) => {
+                let result = work(&mut conn, waited).await;
+                conn.close().await.ok();
+                result
+            }
+            Err(e) => Err(e),
+        };
         lock.release().await;
         result
     }
