@@ -360,7 +360,6 @@ impl Integrations {
 
     /// The opened credentials of a WhatsApp config.
     pub async fn whatsapp_credentials(&self, id: Uuid) -> Result<SecretString> {
-        let org = self.tenant.organization_id();
         let row: WhatsappConfig = self
             .tenant
             .row_by_id(
@@ -371,19 +370,10 @@ impl Integrations {
                 },
             )
             .await?;
-        let (Some(key_id), Some(ciphertext)) = (row.encryption_key_id, row.credentials_ciphertext)
-        else {
-            return Err(Error::NotFound {
-                entity: "stored credentials",
-            });
-        };
-        sealing::open(
-            self.tenant.db().keyring()?,
-            org,
+        self.open_credentials(
             "whatsapp_configs",
-            CREDENTIALS,
-            key_id,
-            ciphertext,
+            row.encryption_key_id,
+            row.credentials_ciphertext,
         )
     }
 
@@ -434,7 +424,6 @@ impl Integrations {
 
     /// The opened credentials of a VoIP config.
     pub async fn voip_credentials(&self, id: Uuid) -> Result<SecretString> {
-        let org = self.tenant.organization_id();
         let row: VoipConfig = self
             .tenant
             .row_by_id(
@@ -445,16 +434,29 @@ impl Integrations {
                 },
             )
             .await?;
-        let (Some(key_id), Some(ciphertext)) = (row.encryption_key_id, row.credentials_ciphertext)
-        else {
+        self.open_credentials(
+            "voip_configs",
+            row.encryption_key_id,
+            row.credentials_ciphertext,
+        )
+    }
+
+    /// Opens a config's sealed credentials; a config still awaiting setup has none.
+    fn open_credentials(
+        &self,
+        table: &str,
+        key_id: Option<String>,
+        ciphertext: Option<Vec<u8>>,
+    ) -> Result<SecretString> {
+        let (Some(key_id), Some(ciphertext)) = (key_id, ciphertext) else {
             return Err(Error::NotFound {
                 entity: "stored credentials",
             });
         };
         sealing::open(
             self.tenant.db().keyring()?,
-            org,
-            "voip_configs",
+            self.tenant.organization_id(),
+            table,
             CREDENTIALS,
             key_id,
             ciphertext,
