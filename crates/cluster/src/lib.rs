@@ -247,7 +247,8 @@ impl Cluster {
     fn layout(&self, account: &Account) -> Result<Layout> {
         let canonical = fs::canonicalize(&self.home)
             .map_err(Error::io(format!("resolving {}", self.home.display())))?;
-        let link = self.home.join("cluster");
+        // Absolute from here on: the server programs run in another working directory.
+        let link = canonical.join("cluster");
         let root = if account.is_switched() {
             let root = Path::new(ROOT_CLUSTERS).join(short_hash(&canonical));
             fs::create_dir_all(ROOT_CLUSTERS)

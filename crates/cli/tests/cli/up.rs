@@ -183,3 +183,49 @@ fn up_with_a_database_url_uses_that_server_and_creates_the_database() {
             .unwrap();
     });
 }
+
+/// With the default relative `--home` and crmdb not running as root, the cluster lives in
+/// the home itself. Under root (as in CI) the binary runs as `nobody` for this test, so
+/// the unprivileged path is covered whoever runs the tests.
+#[test]
+fn up_as_an_unprivileged_user_keeps_the_cluster_in_a_relative_home() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A copy of the binary, because the build directory may sit where `nobody` cannot go.
+    let binary = dir.path().join("crmdb");
+    std::fs::copy(env!("CARGO_BIN_EXE_crmdb"), &binary).unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let as_user = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(&binary);
+        cmd.current_dir(&work)
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env_remove("CRMDB_HOME")
+            .env_remove("PG_BINDIR");
+        if nix::unistd::Uid::effective().is_root() {
+            let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+            nix::unistd::chown(&work, Some(nobody.uid), Some(nobody.gid)).unwrap();
+            cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
+        }
+        run(&mut cmd)
+    };
+
+    let first = success(as_user(&["up", "--no-demo"]));
+    let url = database_url_line(&first);
+    assert_eq!(psql(&url, "SELECT count(*) > 0 FROM plans").unwrap(), "t");
+    let cluster = work.join(".crmdb/cluster");
+    let kind = std::fs::symlink_metadata(&cluster).unwrap().file_type();
+    assert!(
+        kind.is_dir(),
+        "the cluster is in the home, not linked elsewhere"
+    );
+    assert!(cluster.join("data/PG_VERSION").exists());
+    let again = success(as_user(&["up", "--no-demo"]));
+    assert!(stdout(&again).contains("nothing changed"));
+    success(as_user(&["down", "--purge"]));
+    assert!(!work.join(".crmdb").exists());
+}
