@@ -93,16 +93,10 @@ impl ApiKeys {
 
     /// Every API key (sealed), by service and name.
     pub async fn list(&self) -> Result<Vec<ApiKey>> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM api_keys WHERE organization_id = $1 ORDER BY service_name, key_name",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
+            .rows_of_organization(
+                "SELECT * FROM api_keys WHERE organization_id = $1 ORDER BY service_name, key_name",
+            )
             .await
     }
 

@@ -2,13 +2,23 @@
 //! entity its "not found" names.
 
 use sqlx::postgres::PgRow;
-use sqlx::{Encode, FromRow, Postgres, Type};
+use sqlx::{Encode, FromRow, PgConnection, Postgres, Type};
 use uuid::Uuid;
 
 use crate::db::Tenant;
 use crate::error::{Error, Result};
 
 impl Tenant {
+    /// Every row `sql` selects with the organization as `$1`.
+    pub(crate) async fn rows_of_organization<T>(&self, sql: &'static str) -> Result<Vec<T>>
+    where
+        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
+        let org = self.organization_id();
+        self.read(async |tx| Ok(sqlx::query_as(sql).bind(org).fetch_all(&mut **tx).await?))
+            .await
+    }
+
     /// The row `sql` selects with the organization as `$1` and `id` as `$2`, or `missing`.
     pub(crate) async fn row_by_id<T>(
         &self,
@@ -20,15 +30,8 @@ impl Tenant {
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let org = self.organization_id();
-        self.read(async |tx| {
-            sqlx::query_as(sql)
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(missing)
-        })
-        .await
+        self.read(async |tx| one_by_id(tx, sql, org, id, missing).await)
+            .await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1` and
@@ -43,15 +46,8 @@ impl Tenant {
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let org = self.organization_id();
-        self.transaction(async |tx| {
-            sqlx::query_as(sql)
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(missing)
-        })
-        .await
+        self.transaction(async |tx| one_by_id(tx, sql, org, id, missing).await)
+            .await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1`,
@@ -103,6 +99,25 @@ impl Tenant {
         })
         .await
     }
+}
+
+/// The one row `sql` returns with `org` as `$1` and `id` as `$2`, or `missing`.
+async fn one_by_id<T>(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    org: Uuid,
+    id: Uuid,
+    missing: Error,
+) -> Result<T>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(org)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(missing)
 }
 
 /// The cursor after the last row of a keyset page, or `None` when the page came back short

@@ -170,16 +170,10 @@ impl Integrations {
 
     /// The calendar integrations of the organization.
     pub async fn calendars(&self) -> Result<Vec<CalendarIntegration>> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM calendar_integrations WHERE organization_id = $1 ORDER BY id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
+            .rows_of_organization(
+                "SELECT * FROM calendar_integrations WHERE organization_id = $1 ORDER BY id",
+            )
             .await
     }
 

@@ -82,16 +82,10 @@ impl Pipelines {
 
     /// Every pipeline, in display order.
     pub async fn list(&self) -> Result<Vec<Pipeline>> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM pipelines WHERE organization_id = $1 ORDER BY position, id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
+            .rows_of_organization(
+                "SELECT * FROM pipelines WHERE organization_id = $1 ORDER BY position, id",
+            )
             .await
     }
 

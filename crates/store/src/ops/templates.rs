@@ -153,16 +153,10 @@ impl Templates {
 
     /// Every template, by name.
     pub async fn list(&self) -> Result<Vec<MessageTemplate>> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM message_templates WHERE organization_id = $1 ORDER BY name, id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
+            .rows_of_organization(
+                "SELECT * FROM message_templates WHERE organization_id = $1 ORDER BY name, id",
+            )
             .await
     }
 

@@ -114,16 +114,10 @@ impl Webhooks {
 
     /// Every subscription, oldest first.
     pub async fn list(&self) -> Result<Vec<WebhookSubscription>> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 ORDER BY id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
+            .rows_of_organization(
+                "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 ORDER BY id",
+            )
             .await
     }
 
