@@ -109,6 +109,7 @@ async fn migrated_schema(
         client: concat!("crmdb drift ", env!("CARGO_PKG_VERSION")).to_owned(),
         ..Options::default()
     };
+    crmdb_schema::roles::prepare_database(&scratch).await?;
     Migrator::new(migrations, options)
         .apply(&scratch, None)
         .await?;

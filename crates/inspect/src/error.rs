@@ -15,6 +15,8 @@ pub enum Error {
     },
     #[error("could not migrate the scratch database")]
     Migrate(#[from] crmdb_migrate::Error),
+    #[error("could not prepare the scratch database's roles")]
+    Roles(#[from] crmdb_schema::roles::RolesError),
     #[error(transparent)]
     Ident(#[from] crmdb_schema::ident::InvalidIdentifier),
     #[error("could not read the migrations")]

@@ -10,6 +10,13 @@ pub fn quote_ident(name: &str) -> Result<String, InvalidIdentifier> {
     Ok(format!("\"{}\"", name.replace('"', "\"\"")))
 }
 
+/// Quotes `value` as a SQL string literal (`'...'`, inner quotes doubled). Only for the
+/// statements that take no bound parameters (`CREATE ROLE ... PASSWORD`); with
+/// `standard_conforming_strings` (on since PostgreSQL 9.1) backslashes are plain characters.
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
 /// An identifier that PostgreSQL cannot accept.
 #[derive(Debug, thiserror::Error)]
 #[error("{0:?} is not a valid PostgreSQL identifier (it must be 1 to 63 bytes without NUL)")]
@@ -24,6 +31,12 @@ mod tests {
         assert_eq!(quote_ident("crm").unwrap(), "\"crm\"");
         assert_eq!(quote_ident("a\"b").unwrap(), "\"a\"\"b\"");
         assert_eq!(quote_ident("Robert'); DROP").unwrap(), "\"Robert'); DROP\"");
+    }
+
+    #[test]
+    fn literals_double_inner_quotes() {
+        assert_eq!(quote_literal("abc"), "'abc'");
+        assert_eq!(quote_literal("it's'); DROP"), "'it''s''); DROP'");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod ident;
+pub mod roles;
 
 use crmdb_migrate::{Migrations, SourceError};
 

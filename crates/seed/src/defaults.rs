@@ -226,13 +226,22 @@ pub async fn create_organization(
     tx: &mut PgConnection,
     org: &NewOrganization,
 ) -> Result<Uuid, SeedError> {
+    // The organization is entered before it exists: row-level security lets the
+    // application role insert only the organization it entered.
+    let organization_id = Uuid::now_v7();
+    sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
+        .bind(organization_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db("selecting the new organization"))?;
     let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO organizations (name, slug, locale, timezone, currency) \
-         VALUES ($1, $2, coalesce($3, 'pt-BR'), coalesce($4, 'America/Sao_Paulo'), \
-                 coalesce($5, 'BRL')) \
+        "INSERT INTO organizations (id, name, slug, locale, timezone, currency) \
+         VALUES ($1, $2, $3, coalesce($4, 'pt-BR'), coalesce($5, 'America/Sao_Paulo'), \
+                 coalesce($6, 'BRL')) \
          ON CONFLICT (slug) DO NOTHING \
          RETURNING id",
     )
+    .bind(organization_id)
     .bind(&org.name)
     .bind(&org.slug)
     .bind(&org.locale)
@@ -241,7 +250,7 @@ pub async fn create_organization(
     .fetch_optional(&mut *tx)
     .await
     .map_err(db(format!("creating organization {:?}", org.slug)))?;
-    let Some(organization_id) = inserted else {
+    if inserted.is_none() {
         return Err(SeedError::SlugTaken {
             slug: org.slug.clone(),
         });

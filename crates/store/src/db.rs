@@ -1,12 +1,15 @@
 //! The pooled database and the tenant handle: every operation of a [`Tenant`] runs in a
 //! transaction as the application role with the organization set for row-level security.
 //!
-//! The pool logs in as whatever role the deployment gives it (the superuser of the embedded
-//! cluster, a dedicated login in production); that login role must be a member of
-//! `crm_app`, because each transaction switches to it with `SET LOCAL ROLE` semantics. As
-//! `crm_app` the row-level security policies apply, so even a query that forgot its
-//! `organization_id` filter sees one organization only. Queries still filter by
-//! `organization_id`, because only an explicit condition lets the indexes serve them.
+//! The pool logs in as the application login (`APP_DATABASE_URL`: `LOGIN NOINHERIT`, a
+//! member of `crm_app` only) or, for workers, the worker login (`WORKER_DATABASE_URL`,
+//! member of `crm_worker`). Such a login has no rights of its own: only inside a
+//! transaction that entered the role with `SET LOCAL ROLE` semantics does it read anything,
+//! so code that forgets to enter, or runs in autocommit, gets "permission denied" instead
+//! of every organization. As `crm_app` the row-level security policies apply, so even a
+//! query that forgot its `organization_id` filter sees one organization only. Queries
+//! still filter by `organization_id`, because only an explicit condition lets the indexes
+//! serve them.
 
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
@@ -21,6 +24,10 @@ use crate::error::{Error, Result};
 
 /// The role every tenant transaction runs as: DML rights, row-level security enforced.
 pub const APP_ROLE: &str = "crm_app";
+
+/// The role of the worker path: the application's rights plus the cross-organization job
+/// claim.
+pub const WORKER_ROLE: &str = "crm_worker";
 
 /// Switches the transaction to the application role and sets its organization and acting
 /// user; all three are transaction-local (`is_local = true`), so nothing leaks to the pooled
@@ -87,29 +94,57 @@ impl Db {
             db: self.clone(),
             organization_id,
             user_id: None,
+            role: APP_ROLE,
         }
     }
 
-    /// A transaction as the application role with no organization set: global tables
-    /// (users, organizations) only, and, with `user_id`, that user's own memberships.
+    /// A worker's handle on one organization: as [`Db::tenant`], in the worker role.
+    pub(crate) fn worker_tenant(&self, organization_id: Uuid) -> Tenant {
+        Tenant {
+            role: WORKER_ROLE,
+            ..self.tenant(organization_id)
+        }
+    }
+
+    /// A transaction as the application role with no organization entered: the acting
+    /// user's own account, memberships, organizations and sign-in rows when `user_id` is
+    /// given, the sign-in functions, and no tenant row.
     pub(crate) async fn begin_global(
         &self,
         user_id: Option<Uuid>,
     ) -> Result<Transaction<'static, Postgres>> {
+        self.begin_entered(APP_ROLE, None, user_id).await
+    }
+
+    /// A transaction in `role`, with the organization and acting user set (or not).
+    pub(crate) async fn begin_entered(
+        &self,
+        role: &'static str,
+        organization_id: Option<Uuid>,
+        user_id: Option<Uuid>,
+    ) -> Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
-        enter(&mut tx, None, user_id).await?;
+        enter(&mut tx, role, organization_id, user_id).await?;
         Ok(tx)
+    }
+
+    /// A transaction as the login itself, entering no role: maintenance that sees every
+    /// organization (key rotation), which only the tables' owner (the migrating login) may
+    /// run. An application or worker login reads nothing this way.
+    pub(crate) async fn begin_maintenance(&self) -> Result<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 }
 
 async fn enter(
     conn: &mut PgConnection,
+    role: &'static str,
     organization_id: Option<Uuid>,
     user_id: Option<Uuid>,
 ) -> Result<()> {
     let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
     sqlx::query(ENTER)
-        .bind(APP_ROLE)
+        .bind(role)
         .bind(text(organization_id))
         .bind(text(user_id))
         .execute(conn)
@@ -123,6 +158,7 @@ pub struct Tenant {
     db: Db,
     organization_id: Uuid,
     user_id: Option<Uuid>,
+    role: &'static str,
 }
 
 impl Tenant {
@@ -149,8 +185,10 @@ impl Tenant {
     /// work the typed operations do not cover, still under row-level security. Dropping it
     /// without [`TenantTx::commit`] rolls it back.
     pub async fn begin(&self) -> Result<TenantTx> {
-        let mut tx = self.db.pool.begin().await?;
-        enter(&mut tx, Some(self.organization_id), self.user_id).await?;
+        let tx = self
+            .db
+            .begin_entered(self.role, Some(self.organization_id), self.user_id)
+            .await?;
         Ok(TenantTx {
             tx,
             organization_id: self.organization_id,

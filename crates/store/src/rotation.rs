@@ -4,6 +4,11 @@
 //! and run again, and the CRM keeps running while it works (a batch locks only its own
 //! rows, for the moment it takes to re-seal them).
 //!
+//! It runs as the migrating login (the tables' owner, `DATABASE_URL`): listing every
+//! organization and re-sealing the global tables' secrets is maintenance, which the
+//! application and worker logins may not do; each organization's batches still run as the
+//! application role in that organization.
+//!
 //! The application servers must already hold the new keyring (new key first, old after
 //! it) when the rotation runs, or they would go on sealing new values under the old key.
 
@@ -105,7 +110,7 @@ pub async fn rotate(db: &Db, batch_size: u32) -> Result<RotationReport> {
         tables: Vec::new(),
     };
     let organizations: Vec<Uuid> = {
-        let mut tx = db.begin_global(None).await?;
+        let mut tx = db.begin_maintenance().await?;
         let ids = sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;
@@ -136,7 +141,7 @@ pub async fn rotate(db: &Db, batch_size: u32) -> Result<RotationReport> {
                         n
                     }
                     None => {
-                        let mut tx = db.begin_global(None).await?;
+                        let mut tx = db.begin_maintenance().await?;
                         let n =
                             batch(&mut tx, keyring, table, &statements, None, batch_size).await?;
                         tx.commit().await?;

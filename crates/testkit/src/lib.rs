@@ -1,6 +1,11 @@
 //! Test harness: one throw-away PostgreSQL cluster per test process (or the server of
 //! `CRMDB_TEST_DATABASE_URL`), a template database migrated once per set of migrations, and
 //! one database per test cloned from it — dropped when the test passes, kept when it fails.
+//!
+//! Nothing runs as a superuser that production would not: the databases belong to a login
+//! with only `CREATEDB CREATEROLE` (a managed service's admin), which migrates them, and the
+//! data layer's tests connect as the application and worker logins of the privilege model.
+//! The superuser only creates that admin login.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -10,7 +15,8 @@ use std::time::Duration;
 
 use crmdb_cluster::{Cluster, Tuning, Watchdog};
 use crmdb_migrate::{Migrator, Options};
-use crmdb_schema::ident::quote_ident;
+use crmdb_schema::ident::{quote_ident, quote_literal};
+use crmdb_schema::roles::LoginKind;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
@@ -19,21 +25,37 @@ use tokio::sync::OnceCell;
 pub const SERVER_URL_VAR: &str = "CRMDB_TEST_DATABASE_URL";
 
 struct Server {
-    /// The maintenance database, from which databases are created and dropped.
+    /// The maintenance database as the admin login (`CREATEDB CREATEROLE`, no superuser),
+    /// from which databases are created and dropped.
     admin_url: String,
+    /// The maintenance database as the superuser the server came with, when it came with
+    /// one: only for tests that look past row-level security on purpose (the schema's
+    /// constraint tests, the demo loader, which needs BYPASSRLS).
+    superuser_url: Option<String>,
     _watchdog: Option<Watchdog>,
     home: Option<PathBuf>,
 }
 
+/// The admin login the tests create when they are given a superuser, like a managed
+/// service's master user.
+const ADMIN_LOGIN: &str = "crmdb_test_admin";
+/// The logins of the privilege model, created once per server.
+const APP_LOGIN: &str = "crmdb_test_app";
+const WORKER_LOGIN: &str = "crmdb_test_worker";
+const READONLY_LOGIN: &str = "crmdb_test_readonly";
+
 static SERVER: OnceLock<Server> = OnceLock::new();
 static TEMPLATE: OnceCell<String> = OnceCell::const_new();
 static COUNTER: AtomicU32 = AtomicU32::new(0);
+static LOGINS: OnceCell<()> = OnceCell::const_new();
 
 fn server() -> &'static Server {
     SERVER.get_or_init(|| {
         if let Ok(url) = std::env::var(SERVER_URL_VAR) {
+            let (admin_url, superuser_url) = admin_login(&url);
             return Server {
-                admin_url: url,
+                admin_url,
+                superuser_url,
                 _watchdog: None,
                 home: None,
             };
@@ -44,12 +66,83 @@ fn server() -> &'static Server {
         let (endpoint, watchdog) = Cluster::new(&home)
             .start_watched(Tuning::Disposable)
             .unwrap_or_else(|e| panic!("starting the test cluster in {}: {e}", home.display()));
+        let (admin_url, superuser_url) = admin_login(&endpoint.url("postgres"));
         Server {
-            admin_url: endpoint.url("postgres"),
+            admin_url,
+            superuser_url,
             _watchdog: Some(watchdog),
             home: Some(home),
         }
     })
+}
+
+/// The URL of the admin login on the server of `url`: `url` itself when its login is no
+/// superuser, else [`ADMIN_LOGIN`], created by that superuser with `CREATEDB CREATEROLE`;
+/// and `url` again when it is a superuser's.
+fn admin_login(url: &str) -> (String, Option<String>) {
+    // Called once, from whichever thread or runtime asks first: a runtime of its own on a
+    // helper thread works from both.
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let options = PgConnectOptions::from_str(&url).expect("a valid server URL");
+            let mut conn = PgConnection::connect_with(&options)
+                .await
+                .unwrap_or_else(|e| panic!("connecting to the test server: {e}"));
+            let superuser: bool =
+                sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("reading the login's attributes");
+            if !superuser {
+                return (url, None);
+            }
+            let password = login_password(&url, ADMIN_LOGIN);
+            let exists: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)")
+                    .bind(ADMIN_LOGIN)
+                    .fetch_one(&mut conn)
+                    .await
+                    .expect("looking up the admin login");
+            if !exists {
+                let sql = format!(
+                    "CREATE ROLE {} LOGIN CREATEDB CREATEROLE PASSWORD {}",
+                    quote(ADMIN_LOGIN),
+                    quote_literal(&crmdb_secrets::scram_sha256_verifier(&password.into()))
+                );
+                if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
+                    // Another test process on the same server created it first.
+                    if sqlstate(&e).as_deref() != Some("42710") {
+                        panic!("creating the admin login: {e}");
+                    }
+                }
+            }
+            let admin = with_login(&url, ADMIN_LOGIN, &login_password(&url, ADMIN_LOGIN));
+            (admin, Some(url))
+        })
+    })
+    .join()
+    .expect("setting up the admin login")
+}
+
+/// A login's password, the same in every test process on one server (so concurrent
+/// processes agree without sharing state), and unguessable without the server's URL.
+fn login_password(server_url: &str, login: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{server_url}\n{login}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `url` with another login and password.
+fn with_login(url: &str, login: &str, password: &str) -> String {
+    let mut url = url::Url::parse(url).expect("a valid server URL");
+    url.set_username(login).expect("a URL with a host");
+    url.set_password(Some(password)).expect("a URL with a host");
+    url.to_string()
 }
 
 /// `target/crmdb-test`, beside the test binaries, so `cargo clean` removes it.
@@ -84,8 +177,8 @@ fn purge_abandoned_homes(root: &std::path::Path) {
     }
 }
 
-/// Connection options for the server's maintenance database (to create or drop databases,
-/// or to see cluster-wide state).
+/// Connection options for the server's maintenance database as the admin login (to create
+/// or drop databases, or to see cluster-wide state).
 pub fn admin_options() -> PgConnectOptions {
     PgConnectOptions::from_str(&server().admin_url).expect("a valid server URL")
 }
@@ -115,9 +208,87 @@ impl TestDb {
         &self.name
     }
 
-    /// A URL that psql, the crmdb binary and drivers accept.
+    /// A URL that psql, the crmdb binary and drivers accept, as the admin login that owns
+    /// the database and migrated it (`CREATEDB CREATEROLE`, no superuser).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// This database as the server's superuser, for a test that must look past row-level
+    /// security; panics when the server was given without one.
+    pub fn superuser_url(&self) -> String {
+        let superuser = server().superuser_url.as_deref().unwrap_or_else(|| {
+            panic!("this test needs a superuser, and {SERVER_URL_VAR} names none")
+        });
+        let mut url = url::Url::parse(superuser).expect("a valid server URL");
+        url.set_path(&format!("/{}", self.name));
+        url.to_string()
+    }
+
+    /// One connection to this database as the server's superuser (see
+    /// [`TestDb::superuser_url`]).
+    pub async fn superuser_connect(&self) -> PgConnection {
+        PgConnection::connect(&self.superuser_url())
+            .await
+            .expect("connecting to the test database as the superuser")
+    }
+
+    /// This database as the application login: `NOINHERIT`, member of `crm_app` only.
+    pub async fn app_url(&self) -> String {
+        self.login_url(APP_LOGIN).await
+    }
+
+    /// This database as the worker login: `NOINHERIT`, member of `crm_worker` only.
+    pub async fn worker_url(&self) -> String {
+        self.login_url(WORKER_LOGIN).await
+    }
+
+    /// This database as the reporting login: `NOINHERIT`, member of `crm_readonly` only.
+    pub async fn readonly_url(&self) -> String {
+        self.login_url(READONLY_LOGIN).await
+    }
+
+    /// The URL of one of the model's logins, which are created once per server (the roles
+    /// they join exist once a template was migrated). A login that exists keeps its
+    /// password, which every test process derives the same way.
+    async fn login_url(&self, login: &str) -> String {
+        LOGINS
+            .get_or_init(|| async {
+                let mut admin = PgConnection::connect_with(&self.connect_options())
+                    .await
+                    .expect("connecting as the admin login");
+                for (login, kind) in [
+                    (APP_LOGIN, LoginKind::App),
+                    (WORKER_LOGIN, LoginKind::Worker),
+                    (READONLY_LOGIN, LoginKind::Readonly),
+                ] {
+                    let exists: bool = sqlx::query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)",
+                    )
+                    .bind(login)
+                    .fetch_one(&mut admin)
+                    .await
+                    .expect("looking up a login");
+                    if exists {
+                        continue;
+                    }
+                    let password = login_password(&server().admin_url, login);
+                    let verifier = crmdb_secrets::scram_sha256_verifier(&password.into());
+                    if let Err(e) =
+                        crmdb_schema::roles::ensure_login(&mut admin, login, kind, &verifier).await
+                    {
+                        let raced = matches!(&e, crmdb_schema::roles::RolesError::Login { source, .. }
+                            if sqlstate(source).as_deref() == Some("42710"));
+                        assert!(raced, "creating the login {login}: {e}");
+                    }
+                }
+            })
+            .await;
+        with_login(
+            &self.url,
+            login,
+            &login_password(&server().admin_url, login),
+        )
     }
 
     /// Connection options for this database.
@@ -255,6 +426,9 @@ async fn build_template() -> String {
         .await
         .expect("creating the template database");
     let options = PgConnectOptions::from_str(&url_for(&building)).expect("a valid URL");
+    crmdb_schema::roles::prepare_database(&options)
+        .await
+        .unwrap_or_else(|e| panic!("preparing the roles: {e}"));
     Migrator::new(migrations, Options::default())
         .apply(&options, None)
         .await

@@ -191,6 +191,9 @@ async fn prepare(
         .await
         .context("could not create crm_bench")?;
     admin.close().await.ok();
+    crmdb_schema::roles::prepare_database(bench)
+        .await
+        .context("could not prepare the roles of the privilege model")?;
     crmdb_migrate::Migrator::new(
         crmdb_schema::migrations()?,
         crmdb_migrate::Options::default(),

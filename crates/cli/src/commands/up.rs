@@ -31,6 +31,9 @@ struct Summary {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
     let migrations = crmdb_schema::migrations().context("the embedded migrations are invalid")?;
+    crmdb_schema::roles::prepare_database(&database.options)
+        .await
+        .context("could not prepare the roles of the privilege model")?;
     let report = Migrator::new(migrations, Options::default())
         .apply(&database.options, None)
         .await

@@ -10,7 +10,7 @@ async fn bench_reports_every_hot_query_in_json() {
     let against = |args: &[&str]| {
         let mut cmd = crmdb();
         cmd.arg("--database-url")
-            .arg(db.url())
+            .arg(db.superuser_url())
             .env("CRMDB_ENCRYPTION_KEY", KEY)
             .args(args);
         cmd
@@ -59,7 +59,9 @@ async fn bench_reports_every_hot_query_in_json() {
     assert_eq!(report["organizations"], 3);
     let left: i64 = {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(db.url()).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&db.superuser_url())
+            .await
+            .unwrap();
         sqlx::query_scalar("SELECT count(*) FROM background_jobs WHERE queue = 'bench'")
             .fetch_one(&mut conn)
             .await

@@ -8,9 +8,16 @@ const OLD: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const NEW: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
 
 fn with_keys(db: &crmdb_testkit::TestDb, keys: &str, args: &[&str]) -> std::process::Command {
+    // Loading demo data still needs a superuser (COPY into tables with forced row-level
+    // security); rotating runs as the admin login that owns the database.
+    let url = if args.first() == Some(&"seed") {
+        db.superuser_url()
+    } else {
+        db.url().to_owned()
+    };
     let mut cmd = crmdb();
     cmd.arg("--database-url")
-        .arg(db.url())
+        .arg(url)
         .env("CRMDB_ENCRYPTION_KEY", keys)
         .args(args);
     cmd
@@ -29,7 +36,7 @@ fn key_ids(db: &crmdb_testkit::TestDb) -> String {
         .collect::<Vec<_>>()
         .join(" UNION ");
     psql(
-        db.url(),
+        &db.superuser_url(),
         &format!("SELECT string_agg(DISTINCT encryption_key_id, ',') FROM ({union}) AS k"),
     )
     .unwrap()

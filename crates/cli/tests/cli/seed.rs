@@ -11,7 +11,7 @@ const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 fn against(db: &crmdb_testkit::TestDb, args: &[&str]) -> std::process::Command {
     let mut cmd = crmdb();
     cmd.arg("--database-url")
-        .arg(db.url())
+        .arg(db.superuser_url())
         .env("CRMDB_ENCRYPTION_KEY", KEY)
         .args(args);
     cmd
@@ -21,7 +21,7 @@ fn against(db: &crmdb_testkit::TestDb, args: &[&str]) -> std::process::Command {
 async fn seed_twice_reports_nothing_changed_the_second_time() {
     let db = crmdb_testkit::migrated_db().await;
     psql(
-        db.url(),
+        &db.superuser_url(),
         "INSERT INTO organizations (name, slug) VALUES ('Ótica Aurora', 'otica-aurora')",
     )
     .unwrap();
@@ -84,7 +84,7 @@ async fn a_demo_load_killed_mid_way_leaves_whole_organizations_and_a_rerun_compl
     // Kill once some organizations are committed, well before the end.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let committed: u32 = psql(db.url(), "SELECT count(*) FROM organizations")
+        let committed: u32 = psql(&db.superuser_url(), "SELECT count(*) FROM organizations")
             .unwrap()
             .parse()
             .unwrap();
@@ -104,7 +104,7 @@ async fn a_demo_load_killed_mid_way_leaves_whole_organizations_and_a_rerun_compl
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let orgs: u32 = psql(db.url(), "SELECT count(*) FROM organizations")
+    let orgs: u32 = psql(&db.superuser_url(), "SELECT count(*) FROM organizations")
         .unwrap()
         .parse()
         .unwrap();
@@ -113,7 +113,7 @@ async fn a_demo_load_killed_mid_way_leaves_whole_organizations_and_a_rerun_compl
         "{orgs} organizations after the kill"
     );
     let incomplete = psql(
-        db.url(),
+        &db.superuser_url(),
         "SELECT count(*) FROM organizations o WHERE \
            (SELECT count(*) FROM leads l WHERE l.organization_id = o.id) <> 300 \
            OR (SELECT count(*) FROM pipeline_stages s WHERE s.organization_id = o.id) <> 5 \
@@ -129,7 +129,7 @@ async fn a_demo_load_killed_mid_way_leaves_whole_organizations_and_a_rerun_compl
     let text = stdout(&rerun);
     assert!(text.contains(&format!("{orgs} already present")), "{text}");
     let total = psql(
-        db.url(),
+        &db.superuser_url(),
         "SELECT count(*) || ' ' || (SELECT count(*) FROM leads) FROM organizations",
     )
     .unwrap();

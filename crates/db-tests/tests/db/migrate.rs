@@ -222,11 +222,26 @@ async fn apply_revert_all_apply_leaves_the_same_catalog() {
     assert_eq!(catalog(&options).await, first);
 }
 
+/// As a managed service's admin login would: `CREATEDB CREATEROLE`, neither SUPERUSER nor
+/// BYPASSRLS, owner of the database.
 #[tokio::test]
 async fn the_crm_schema_applies_reverts_and_applies_to_the_same_catalog() {
     let db = crmdb_testkit::empty_db().await;
     let m = Migrator::new(crmdb_schema::migrations().unwrap(), fast());
     let options = db.connect_options();
+    let attributes: (bool, bool, bool, bool, bool) = sqlx::query_as(
+        "SELECT r.rolsuper, r.rolbypassrls, r.rolcreatedb, r.rolcreaterole, \
+                d.datdba = r.oid \
+         FROM pg_roles AS r, pg_database AS d \
+         WHERE r.rolname = current_user AND d.datname = current_database()",
+    )
+    .fetch_one(&mut db.connect().await)
+    .await
+    .unwrap();
+    assert_eq!(attributes, (false, false, true, true, true));
+    crmdb_schema::roles::prepare_database(&options)
+        .await
+        .unwrap();
     m.apply(&options, None).await.unwrap();
     let first = catalog(&options).await;
     m.revert(&options, RevertTarget::To(0)).await.unwrap();

@@ -1,6 +1,9 @@
 //! Seeds: the defaults are idempotent and never overwrite customisations; creating an
 //! organization seeds it atomically; the demo is deterministic, complete, consistent
 //! across organizations, and resumable after an interruption.
+//!
+//! They run as the server's superuser: the demo loader still needs BYPASSRLS to COPY into
+//! tables whose row-level security is forced, and the checks read every organization.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -68,7 +71,7 @@ fn demo(organizations: u32, leads_per_org: u32, seed: u64) -> DemoOptions {
 
 async fn load(db: &crmdb_testkit::TestDb, options: &DemoOptions) -> crmdb_seed::demo::DemoReport {
     crmdb_seed::demo::load(
-        &db.connect_options(),
+        &db.superuser_url().parse().unwrap(),
         keyring(),
         options,
         Arc::new(NoProgress),
@@ -81,7 +84,7 @@ async fn load(db: &crmdb_testkit::TestDb, options: &DemoOptions) -> crmdb_seed::
 #[tokio::test]
 async fn seeding_twice_changes_nothing() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     create(&mut conn, "Padaria Aurora", "padaria-aurora").await;
     let first = crmdb_seed::seed_all(&mut conn).await.unwrap();
     assert_eq!(first.plans, 5, "the catalogue is seeded: {first:?}");
@@ -128,7 +131,7 @@ async fn seeding_twice_changes_nothing() {
 #[tokio::test]
 async fn a_customised_default_is_kept() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let org = create(&mut conn, "Clínica Ipê", "clinica-ipe").await;
     let mut tx = conn.begin().await.unwrap();
     sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
@@ -178,7 +181,7 @@ async fn a_customised_default_is_kept() {
 #[tokio::test]
 async fn creating_an_organization_seeds_it_in_the_same_transaction() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     {
         let mut tx = conn.begin().await.unwrap();
         crmdb_seed::create_organization(&mut tx, &NewOrganization::new("Loja Real", "loja-real"))
@@ -227,9 +230,9 @@ async fn the_same_demo_seed_gives_identical_databases_and_another_seed_does_not(
     load(&b, &demo(2, 40, 7)).await;
     load(&c, &demo(2, 40, 8)).await;
     let (fa, fb, fc) = (
-        fingerprint(&mut a.connect().await).await,
-        fingerprint(&mut b.connect().await).await,
-        fingerprint(&mut c.connect().await).await,
+        fingerprint(&mut a.superuser_connect().await).await,
+        fingerprint(&mut b.superuser_connect().await).await,
+        fingerprint(&mut c.superuser_connect().await).await,
     );
     assert_eq!(fa, fb, "same seed, same bytes");
     for ((table, _, hash_a), (_, _, hash_c)) in fa.iter().zip(&fc) {
@@ -244,7 +247,7 @@ async fn demo_data_fills_every_table_passes_the_audit_and_stays_within_its_organ
     let db = crmdb_testkit::migrated_db().await;
     let report = load(&db, &demo(2, 60, 42)).await;
     assert_eq!(report.organizations_loaded, 2);
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
 
     for (table, rows, _) in fingerprint(&mut conn).await {
         assert!(rows > 0, "{table} has no demo rows");
@@ -316,7 +319,7 @@ async fn demo_data_fills_every_table_passes_the_audit_and_stays_within_its_organ
 async fn every_template_renders_with_its_variables() {
     let db = crmdb_testkit::migrated_db().await;
     load(&db, &demo(1, 80, 3)).await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let templates: Vec<(String, String, serde_json::Value)> =
         sqlx::query_as("SELECT name, content, variables FROM message_templates")
             .fetch_all(&mut conn)
@@ -391,7 +394,7 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         notify: notify.clone(),
     });
     let interrupted = crmdb_seed::demo::load(
-        &db.connect_options(),
+        &db.superuser_url().parse().unwrap(),
         keyring(),
         &options,
         progress,
@@ -404,7 +407,7 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
     assert!((2..12).contains(&loaded), "{loaded} loaded");
     assert_eq!(loaded + remaining, 12);
 
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let per_org: Vec<(Uuid, i64, i64)> = sqlx::query_as(
         "SELECT o.id, (SELECT count(*) FROM leads l WHERE l.organization_id = o.id), \
                 (SELECT count(*) FROM pipeline_stages s WHERE s.organization_id = o.id) \
@@ -435,7 +438,7 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
     load(&fresh, &options).await;
     assert_eq!(
         fingerprint(&mut conn).await,
-        fingerprint(&mut fresh.connect().await).await,
+        fingerprint(&mut fresh.superuser_connect().await).await,
         "a resumed load ends with the same data as an uninterrupted one"
     );
 }
@@ -453,7 +456,7 @@ async fn two_concurrent_demo_loads_share_the_work_and_both_succeed() {
     assert_eq!(a.organizations_loaded + a.organizations_skipped, 6);
     assert_eq!(b.organizations_loaded + b.organizations_skipped, 6);
     let leads: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
-        .fetch_one(&mut db.connect().await)
+        .fetch_one(&mut db.superuser_connect().await)
         .await
         .unwrap();
     assert_eq!(leads, 180);

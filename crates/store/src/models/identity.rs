@@ -54,15 +54,13 @@ pub struct Organization {
 }
 
 /// A row of `users`: a person who can sign in; belongs to organizations through
-/// organization_members.
+/// organization_members. As the application reads it: without `password_hash`, which no
+/// application role can select (passwords are checked by `login_verify`).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct User {
     pub id: Uuid,
     /// Lower-case login e-mail, unique across the platform.
     pub email: String,
-    /// Argon2 PHC string ($argon2id$...); NULL for users who have not set a password (invited,
-    /// magic link only).
-    pub password_hash: Option<String>,
     pub full_name: String,
     /// E.164 phone number (+5511999999999).
     pub phone: Option<String>,
@@ -109,18 +107,16 @@ pub struct OrganizationInvitation {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A row of `user_two_factor`: tOTP second factor of a user (one row per user); the TOTP secret
-/// is AEAD-sealed, backup codes are hashed.
+/// A row of `user_two_factor`: TOTP second factor of a user (one row per user); the TOTP secret
+/// is AEAD-sealed, backup codes are hashed. As the application reads it: without the secret
+/// and the backup codes (the sealed secret comes from `two_factor_secret()`, for the acting
+/// user only).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct UserTwoFactor {
     pub id: Uuid,
     pub user_id: Uuid,
-    /// TOTP secret sealed with AEAD by the application (must be read back to verify codes).
-    pub secret_ciphertext: Vec<u8>,
     /// Id of the AEAD key that sealed the ciphertext columns of this row (key rotation).
     pub encryption_key_id: String,
-    /// Argon2 PHC hashes of the unused backup codes (a used code is removed).
-    pub backup_code_hashes: Vec<String>,
     /// NULL while enrolling; set when the first code is verified.
     pub enabled_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -129,13 +125,12 @@ pub struct UserTwoFactor {
 }
 
 /// A row of `user_sessions`: a signed-in session (device) of a user, identified by the hash of
-/// its refresh token.
+/// its refresh token. As the application reads it: without the hash (a session is found by
+/// its token through `session_by_token`).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct UserSession {
     pub id: Uuid,
     pub user_id: Uuid,
-    /// SHA-256 (32 bytes) of the refresh token; the token is only on the client.
-    pub refresh_token_hash: Vec<u8>,
     pub ip: Option<IpNet>,
     pub user_agent: Option<String>,
     pub expires_at: DateTime<Utc>,
@@ -146,14 +141,13 @@ pub struct UserSession {
 }
 
 /// A row of `auth_tokens`: single-use e-mailed tokens (password reset, e-mail verification,
-/// magic link); only their hash is stored.
+/// magic link); only their hash is stored. As the application reads it: without the hash
+/// (a token is consumed through `consume_auth_token` or `reset_password`).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct AuthToken {
     pub id: Uuid,
     pub user_id: Uuid,
     pub purpose: AuthTokenPurpose,
-    /// SHA-256 (32 bytes) of the token sent by e-mail.
-    pub token_hash: Vec<u8>,
     pub expires_at: DateTime<Utc>,
     /// Set when the token is consumed; a used token is never accepted again.
     pub used_at: Option<DateTime<Utc>>,

@@ -242,9 +242,10 @@ const HELD: Error = Error::NotFound {
 /// Like every other operation it runs as the application role (`crm_app`), so the pool's
 /// login needs no BYPASSRLS. Claiming reads the queue across organizations, which
 /// row-level security would hide, so it goes through the narrow `SECURITY DEFINER`
-/// function `claim_background_job` (owned by `crm_owner`); the claimed job carries its
-/// `organization_id`, and completing and failing it go through that organization like
-/// every other operation, under row-level security.
+/// function `claim_background_job` (owned by `crm_owner`), which only `crm_worker` may
+/// call: the database must be connected as the worker login (`WORKER_DATABASE_URL`). The
+/// claimed job carries its `organization_id`, and completing and failing it go through that
+/// organization like every other operation, as `crm_worker` under row-level security.
 #[derive(Debug, Clone)]
 pub struct Worker {
     db: Db,
@@ -270,7 +271,10 @@ impl Worker {
     /// Claims the next due job of `queue` (lowest priority number, then earliest), or
     /// `None` when there is none free. Concurrent workers never get the same job.
     pub async fn claim(&self, queue: &str) -> Result<Option<BackgroundJob>> {
-        let mut tx = self.db.begin_global(None).await?;
+        let mut tx = self
+            .db
+            .begin_entered(crate::db::WORKER_ROLE, None, None)
+            .await?;
         let job = sqlx::query_as(hot::CLAIM_JOB)
             .bind(queue)
             .bind(&self.name)
@@ -283,7 +287,7 @@ impl Worker {
     /// Marks a claimed job as done.
     pub async fn complete(&self, job: &BackgroundJob) -> Result<BackgroundJob> {
         self.db
-            .tenant(job.organization_id)
+            .worker_tenant(job.organization_id)
             .jobs()
             .complete(job.id, &self.name)
             .await
@@ -292,7 +296,7 @@ impl Worker {
     /// Records the failure of a claimed job (retried with backoff until `max_attempts`).
     pub async fn fail(&self, job: &BackgroundJob, error: &str) -> Result<BackgroundJob> {
         self.db
-            .tenant(job.organization_id)
+            .worker_tenant(job.organization_id)
             .jobs()
             .fail(job.id, &self.name, error)
             .await

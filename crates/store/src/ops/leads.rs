@@ -65,6 +65,9 @@ pub struct LeadChanges {
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
 }
 
+/// The longest search text `search_leads` accepts (it refuses longer ones itself too).
+pub const SEARCH_TEXT_MAX_BYTES: usize = 400;
+
 /// A lead found by search.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct LeadHit {
@@ -500,6 +503,9 @@ impl Leads {
     /// matches first, at most `limit` (1 to 100).
     pub async fn search(&self, text: &str, limit: i32) -> Result<Vec<LeadHit>> {
         let text = validate::required("text", text)?;
+        if text.len() > SEARCH_TEXT_MAX_BYTES {
+            return Err(Error::invalid("text", "must be at most 400 bytes"));
+        }
         if !(1..=100).contains(&limit) {
             return Err(Error::invalid("limit", "must be between 1 and 100"));
         }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::db::{Tenant, TenantTx};
 use crate::error::{Error, Result};
 use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
+use crate::ops::organizations::own_account;
 use crate::sealing;
 use crate::validate;
 
@@ -163,7 +164,10 @@ impl Members {
     pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         let token_hash = crmdb_secrets::hash_token(token);
+        // The accepting user is not a member yet: only as the acting user is their
+        // account visible.
         self.tenant
+            .acting_as(user_id)
             .transaction(async |tx| {
                 let invitation: OrganizationInvitation = sqlx::query_as(
                     "SELECT * FROM organization_invitations \
@@ -181,11 +185,7 @@ impl Members {
                 if invitation.expires_at <= Utc::now() {
                     return Err(Error::forbidden("the invitation has expired"));
                 }
-                let user: User = sqlx::query_as("SELECT * FROM users WHERE id = $1")
-                    .bind(user_id)
-                    .fetch_optional(&mut **tx)
-                    .await?
-                    .ok_or(Error::NotFound { entity: "user" })?;
+                let user: User = own_account(tx, user_id).await?;
                 if user.email != invitation.email {
                     return Err(Error::forbidden(
                         "the invitation was sent to another e-mail address",

@@ -79,11 +79,11 @@ impl Organizations {
             slug: slug(&new.slug)?,
             ..new.clone()
         };
-        let mut tx = self.db.begin_global(None).await?;
+        let mut tx = self.db.begin_global(owner).await?;
         let id = crmdb_seed::create_organization(&mut tx, &new)
             .await
             .map_err(seed_error)?;
-        // create_organization left the new organization selected for row-level security.
+        // create_organization left the new organization entered for row-level security.
         if let Some(user_id) = owner {
             sqlx::query(
                 "INSERT INTO organization_members (organization_id, user_id, role) \
@@ -124,7 +124,7 @@ impl Organizations {
 }
 
 impl Users {
-    /// Creates a user; the password, when given, is stored as an argon2id hash.
+    /// Creates a user (signs up); the password, when given, is stored as an argon2id hash.
     pub async fn create(&self, new: &NewUser) -> Result<User> {
         let email = validate::email("email", &new.email)?;
         let full_name = validate::required("full_name", &new.full_name)?;
@@ -134,11 +134,16 @@ impl Users {
             .as_ref()
             .map(crmdb_secrets::hash_password)
             .transpose()?;
-        let mut tx = self.db.begin_global(None).await?;
+        // A user may only create their own account: the new id is the acting user.
+        let id = Uuid::now_v7();
+        let mut tx = self.db.begin_global(Some(id)).await?;
         let user = sqlx::query_as(
-            "INSERT INTO users (email, full_name, phone, password_hash) \
-             VALUES ($1, $2, $3, $4) RETURNING *",
+            "INSERT INTO users (id, email, full_name, phone, password_hash) \
+             VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, email, full_name, phone, locale, is_active, email_verified_at, \
+                       last_login_at, created_at, updated_at",
         )
+        .bind(id)
         .bind(email)
         .bind(full_name)
         .bind(phone)
@@ -149,34 +154,45 @@ impl Users {
         Ok(user)
     }
 
-    /// A user by id.
+    /// The signed-in user's own account (`id` is the acting user).
     pub async fn get(&self, id: Uuid) -> Result<User> {
-        let mut tx = self.db.begin_global(None).await?;
-        let user = sqlx::query_as("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(Error::NotFound { entity: "user" })?;
+        let mut tx = self.db.begin_global(Some(id)).await?;
+        let user = own_account(&mut tx, id).await?;
         tx.commit().await?;
         Ok(user)
     }
 
     /// The user with this e-mail and password; `None` when either is wrong (callers must
-    /// not tell which).
+    /// not tell which). The stored hash never leaves the database: the password is hashed
+    /// here with the stored parameters and salt, and the database compares.
     pub async fn authenticate(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         let email = validate::email("email", email)?;
         let mut tx = self.db.begin_global(None).await?;
-        let user: Option<User> =
-            sqlx::query_as("SELECT * FROM users WHERE email = $1 AND is_active")
-                .bind(email)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let parameters: Option<String> = sqlx::query_scalar("SELECT login_parameters($1)")
+            .bind(&email)
+            .fetch_one(&mut *tx)
+            .await?;
+        let Some(candidate) = parameters
+            .as_deref()
+            .and_then(|p| crmdb_secrets::hash_password_like(password, p))
+        else {
+            return Ok(None);
+        };
+        let user_id: Option<Uuid> = sqlx::query_scalar("SELECT login_verify($1, $2)")
+            .bind(&email)
+            .bind(&candidate)
+            .fetch_one(&mut *tx)
+            .await?;
+        let Some(user_id) = user_id else {
+            return Ok(None);
+        };
+        sqlx::query("SELECT set_config('app.current_user_id', $1, true)")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let user = own_account(&mut tx, user_id).await?;
         tx.commit().await?;
-        Ok(user.filter(|u| {
-            u.password_hash
-                .as_deref()
-                .is_some_and(|hash| crmdb_secrets::verify_password(password, hash))
-        }))
+        Ok(Some(user))
     }
 }
 
@@ -192,26 +208,38 @@ impl Users {
             .db
             .keyring()?
             .seal(secret, sealing::binding(None, table, column));
-        let mut tx = self.db.begin_global(None).await?;
-        sqlx::query(
-            "INSERT INTO user_two_factor (user_id, secret_ciphertext, encryption_key_id) \
-             VALUES ($1, $2, $3) \
-             ON CONFLICT (user_id) DO UPDATE SET secret_ciphertext = EXCLUDED.secret_ciphertext, \
-                 encryption_key_id = EXCLUDED.encryption_key_id, enabled_at = NULL",
+        let mut tx = self.db.begin_global(Some(user_id)).await?;
+        // UPDATE, then INSERT: an upsert would need to read the row's secret columns.
+        let restarted = sqlx::query(
+            "UPDATE user_two_factor \
+             SET secret_ciphertext = $2, encryption_key_id = $3, enabled_at = NULL \
+             WHERE user_id = $1",
         )
         .bind(user_id)
         .bind(&sealed.ciphertext)
         .bind(&sealed.key_id)
         .execute(&mut *tx)
-        .await
-        .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", "user"))?;
+        .await?
+        .rows_affected();
+        if restarted == 0 {
+            sqlx::query(
+                "INSERT INTO user_two_factor (user_id, secret_ciphertext, encryption_key_id) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(user_id)
+            .bind(&sealed.ciphertext)
+            .bind(&sealed.key_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", "user"))?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
     /// Enables the enrolled factor (after the user proved a first code).
     pub async fn confirm_two_factor(&self, user_id: Uuid) -> Result<()> {
-        let mut tx = self.db.begin_global(None).await?;
+        let mut tx = self.db.begin_global(Some(user_id)).await?;
         let updated = sqlx::query(
             "UPDATE user_two_factor SET enabled_at = coalesce(enabled_at, now()) WHERE user_id = $1",
         )
@@ -230,13 +258,11 @@ impl Users {
 
     /// The opened TOTP secret of a user, to verify a code.
     pub async fn two_factor_secret(&self, user_id: Uuid) -> Result<SecretString> {
-        let mut tx = self.db.begin_global(None).await?;
-        let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-            "SELECT encryption_key_id, secret_ciphertext FROM user_two_factor WHERE user_id = $1",
-        )
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let mut tx = self.db.begin_global(Some(user_id)).await?;
+        let row: Option<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT encryption_key_id, secret_ciphertext FROM two_factor_secret()")
+                .fetch_optional(&mut *tx)
+                .await?;
         tx.commit().await?;
         let (key_id, ciphertext) = row.ok_or(Error::NotFound {
             entity: "two-factor enrolment",
@@ -248,6 +274,20 @@ impl Users {
             .keyring()?
             .open(&sealed, sealing::binding(None, table, column))?)
     }
+}
+
+/// The acting user's own account, without the password hash (which the application role
+/// cannot read).
+pub(crate) async fn own_account(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<User> {
+    sqlx::query_as(
+        "SELECT id, email, full_name, phone, locale, is_active, email_verified_at, \
+                last_login_at, created_at, updated_at \
+         FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(Error::NotFound { entity: "user" })
 }
 
 /// A slug as the schema accepts it: a DNS label of lower-case letters, digits and hyphens.

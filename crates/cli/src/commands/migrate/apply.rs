@@ -1,5 +1,6 @@
 //! `crmdb migrate apply`: apply pending migrations, or print the plan with `--dry-run`.
 
+use anyhow::Context as _;
 use crmdb_migrate::{Migrator, Options, Plan};
 
 use super::{label, version_text, SourceArgs, WaitArgs};
@@ -48,6 +49,11 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             .map(|m| &m.up)
             .collect();
         super::lint::refuse_unsafe(ctx, &scripts)?;
+    }
+    if !plan.migrations.is_empty() {
+        crmdb_schema::roles::prepare_database(&database.options)
+            .await
+            .context("could not prepare the roles of the privilege model")?;
     }
     let report = migrator.apply(&database.options, args.to).await?;
     if ctx.out.is_json() {

@@ -41,7 +41,7 @@ async fn organization_filter(conn: &mut PgConnection, table: &str, org: Uuid) ->
 #[tokio::test]
 async fn deleting_an_organization_removes_all_of_it_and_nothing_else() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     let b = insert_graph(&mut conn, "b").await;
     let tables = catalog_tables(&mut conn).await;

@@ -150,7 +150,7 @@ fn describe(plan: &[Value]) -> String {
 #[tokio::test]
 async fn every_hot_query_uses_its_index_and_no_sequential_scan() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     sqlx::raw_sql(BULK_SQL).execute(&mut conn).await.unwrap();
     let org: Uuid = "00000000-0000-0000-0001-000000000001".parse().unwrap();
     let (pipeline, stage, lead, member): (Uuid, Uuid, Uuid, Uuid) = sqlx::query_as(

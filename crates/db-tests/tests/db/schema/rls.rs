@@ -42,7 +42,7 @@ async fn as_app(conn: &mut PgConnection, organization: Option<&str>) {
 
 async fn two_organizations() -> (crmdb_testkit::TestDb, PgConnection, Graph, Graph) {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     let b = insert_graph(&mut conn, "b").await;
     (db, conn, a, b)

@@ -14,7 +14,7 @@ use super::{assert_none, begin, catalog_tables, insert_graph, probe, q, q_list};
 /// probe's `UPDATE t SET ...` (no WHERE) touches that row only.
 async fn one_graph() -> (crmdb_testkit::TestDb, PgConnection) {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     insert_graph(&mut conn, "a").await;
     (db, conn)
 }

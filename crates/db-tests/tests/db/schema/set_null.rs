@@ -9,7 +9,7 @@ use super::{assert_none, begin, insert_graph, q, q_list, Graph, Rejection};
 #[tokio::test]
 async fn deleting_a_lead_keeps_its_template_usage_and_analytics_events() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     let b = insert_graph(&mut conn, "b").await;
     sqlx::query("DELETE FROM leads WHERE organization_id = $1 AND id = $2")
@@ -82,7 +82,7 @@ async fn prepare(conn: &mut PgConnection, parent: &str, a: &Graph) {
 #[tokio::test]
 async fn every_set_null_key_keeps_the_organization_of_the_child() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     insert_graph(&mut conn, "b").await;
     let keys = sqlx::query(

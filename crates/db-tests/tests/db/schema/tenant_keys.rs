@@ -10,7 +10,7 @@ use super::{assert_none, begin, insert_graph, probe, q, q_list};
 #[tokio::test]
 async fn a_row_of_one_organization_cannot_point_at_another_organizations_row() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     let b = insert_graph(&mut conn, "b").await;
     // (table, key, referencing columns, referenced table, referenced columns, key's

@@ -10,7 +10,7 @@ use super::{assert_none, catalog_tables, insert_graph, q, Rejection};
 #[tokio::test]
 async fn updated_at_moves_on_every_update() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     insert_graph(&mut conn, "a").await;
     let names: Vec<String> = catalog_tables(&mut conn)
         .await
@@ -70,7 +70,7 @@ async fn history_rows(conn: &mut PgConnection, lead: Uuid) -> i64 {
 #[tokio::test]
 async fn moving_a_lead_to_another_stage_writes_one_history_row() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     let a = insert_graph(&mut conn, "a").await;
     let next = Uuid::now_v7();
     sqlx::query(
@@ -150,7 +150,7 @@ async fn moving_a_lead_to_another_stage_writes_one_history_row() {
 #[tokio::test]
 async fn audit_logs_refuse_update_and_delete() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let mut conn = db.superuser_connect().await;
     insert_graph(&mut conn, "a").await;
     let b = insert_graph(&mut conn, "b").await;
     let statements = [

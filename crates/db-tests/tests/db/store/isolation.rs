@@ -42,7 +42,7 @@ async fn tenant_tables(conn: &mut PgConnection) -> Vec<String> {
 
 /// A digest of every row of `organization` in every tenant table, read as the superuser.
 async fn snapshot(f: &Fixture, organization: Uuid) -> Vec<(String, i64, Option<String>)> {
-    let mut conn = f.test_db.connect().await;
+    let mut conn = f.test_db.superuser_connect().await;
     let mut digest = Vec::new();
     for table in tenant_tables(&mut conn).await {
         let sql = format!(
@@ -476,7 +476,7 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
             .await
             .unwrap();
     }
-    let mut admin = f.test_db.connect().await;
+    let mut admin = f.test_db.superuser_connect().await;
     let tables = tenant_tables(&mut admin).await;
     let mut with_rows_of_both = 0;
     for table in &tables {
@@ -518,7 +518,7 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
     drop(tx);
 
     // Without an organization the application role sees nothing at all (fail closed).
-    let mut conn = PgConnection::connect_with(&f.test_db.connect_options())
+    let mut conn = PgConnection::connect(&f.test_db.app_url().await)
         .await
         .unwrap();
     let mut tx = conn.begin().await.unwrap();

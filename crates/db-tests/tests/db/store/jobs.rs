@@ -1,5 +1,5 @@
-//! The job queue: enqueue, claim, complete, retry with backoff, and concurrent workers,
-//! also for a worker whose login is neither superuser nor BYPASSRLS.
+//! The job queue: enqueue, claim, complete, retry with backoff, and concurrent workers, all
+//! as the worker login (neither superuser nor BYPASSRLS), which alone may claim.
 
 use std::collections::HashSet;
 
@@ -7,31 +7,13 @@ use chrono::Utc;
 use crmdb_store::hot;
 use crmdb_store::models::{BackgroundJob, JobStatus};
 use crmdb_store::ops::jobs::{retry_delay, NewJob};
-use crmdb_store::Db;
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
-use sqlx::Executor;
 
-use super::{assert_invalid, assert_not_found, fixture, Fixture};
+use super::{assert_invalid, assert_not_found, fixture};
 
 /// The fixture's database through a pool whose sessions are `crm_app` itself (`SET SESSION
 /// AUTHORIZATION`, so not even `SET ROLE` back to the superuser login is possible): what a
 /// production login without BYPASSRLS sees, with row-level security in force.
-async fn app_login_db(f: &Fixture) -> Db {
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                conn.execute("SET SESSION AUTHORIZATION crm_app").await?;
-                Ok(())
-            })
-        })
-        .connect_with(f.test_db.connect_options())
-        .await
-        .unwrap();
-    Db::from_pool(pool)
-}
-
 #[tokio::test]
 async fn a_job_is_claimed_once_and_completed_by_its_worker() {
     let f = fixture().await;
@@ -59,7 +41,7 @@ async fn a_job_is_claimed_once_and_completed_by_its_worker() {
         .unwrap();
     assert_eq!(high.status, JobStatus::Queued);
 
-    let worker = f.db.worker("w1");
+    let worker = f.worker_db.worker("w1");
     let claimed = worker.claim("default").await.unwrap().unwrap();
     assert_eq!(claimed.id, high.id, "lowest priority number first");
     assert_eq!((claimed.status, claimed.attempts), (JobStatus::Running, 1));
@@ -72,7 +54,7 @@ async fn a_job_is_claimed_once_and_completed_by_its_worker() {
     assert!(worker.claim("other").await.unwrap().is_none());
 
     assert_not_found(
-        f.db.worker("w2").complete(&claimed).await,
+        f.worker_db.worker("w2").complete(&claimed).await,
         "running job held by this worker",
     );
     let done = worker.complete(&claimed).await.unwrap();
@@ -126,7 +108,7 @@ async fn a_failed_job_backs_off_and_fails_for_good_after_max_attempts() {
         })
         .await
         .unwrap();
-    let worker = f.db.worker("w1");
+    let worker = f.worker_db.worker("w1");
     let claimed = worker.claim("default").await.unwrap().unwrap();
     let before = Utc::now();
     let retried = worker.fail(&claimed, "timeout").await.unwrap();
@@ -184,7 +166,7 @@ async fn a_worker_without_bypassrls_claims_jobs_of_every_organization() {
         })
         .await
         .unwrap();
-    let db = app_login_db(&f).await;
+    let db = &f.worker_db;
 
     let (user, bypass): (String, bool) = sqlx::query_as(
         "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles \
@@ -193,9 +175,13 @@ async fn a_worker_without_bypassrls_claims_jobs_of_every_organization() {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    assert_eq!((user.as_str(), bypass), ("crm_app", false));
+    assert_eq!((user.as_str(), bypass), ("crmdb_test_worker", false));
     // The claim statement itself, outside the function, sees no job at all.
     let mut tx = db.pool().begin().await.unwrap();
+    sqlx::query("SELECT set_config('role', 'crm_worker', true)")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     let raw: Option<BackgroundJob> = sqlx::query_as(hot::NEXT_JOB)
         .bind("default")
         .bind("raw")
@@ -241,7 +227,7 @@ async fn a_worker_without_bypassrls_claims_jobs_of_every_organization() {
 async fn two_workers_claiming_concurrently_never_get_the_same_job() {
     let f = fixture().await;
     // Both workers log in without BYPASSRLS, as in production.
-    let db = app_login_db(&f).await;
+    let db = &f.worker_db;
     for tenant in [f.tenant_a(), f.tenant_b()] {
         for i in 0..40 {
             tenant
@@ -270,4 +256,38 @@ async fn two_workers_claiming_concurrently_never_get_the_same_job() {
     assert_eq!(b.len(), two.len());
     assert!(a.is_disjoint(&b), "a job was claimed by both workers");
     assert_eq!(a.len() + b.len(), 80, "every job was claimed");
+}
+
+#[tokio::test]
+async fn the_application_login_cannot_claim_jobs() {
+    let f = fixture().await;
+    let job = f
+        .tenant_b()
+        .jobs()
+        .enqueue(&NewJob::of_type("email.send", json!({"secret": "of b"})))
+        .await
+        .unwrap();
+    // The application login cannot enter the worker role...
+    let error = f.db.worker("intruder").claim("default").await.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("permission denied to set role \"crm_worker\""),
+        "{error}"
+    );
+    // ...and as the application role the claim function is not executable.
+    let mut tx = f.tenant_a().begin().await.unwrap();
+    let error = sqlx::query("SELECT * FROM claim_background_job('default', 'intruder')")
+        .execute(&mut *tx)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("permission denied for function claim_background_job"),
+        "{error}"
+    );
+    drop(tx);
+    let still = f.tenant_b().jobs().get(job.id).await.unwrap();
+    assert_eq!(still, job, "B's job is untouched");
 }

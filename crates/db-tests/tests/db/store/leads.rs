@@ -218,7 +218,7 @@ async fn moving_a_lead_records_its_stage_history_with_the_actor() {
         .unwrap();
     assert_eq!(across.pipeline_id, other.id);
 
-    let mut conn = f.test_db.connect().await;
+    let mut conn = f.test_db.superuser_connect().await;
     let history = sqlx::query(
         "SELECT from_stage_id, to_stage_id, changed_by FROM lead_stage_history \
          WHERE organization_id = $1 AND lead_id = $2 ORDER BY changed_at, id",

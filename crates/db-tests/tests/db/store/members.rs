@@ -163,7 +163,7 @@ async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
         r1.is_ok() != r2.is_ok(),
         "exactly one demotion succeeds: {r1:?} {r2:?}"
     );
-    let mut conn = f.test_db.connect().await;
+    let mut conn = f.test_db.superuser_connect().await;
     let owners: i64 = sqlx::query(
         "SELECT count(*) FROM organization_members WHERE organization_id = $1 AND role = 'owner'",
     )

@@ -27,7 +27,10 @@ use uuid::Uuid;
 /// A migrated database with two organizations, A and B, each with an owner and an agent.
 pub struct Fixture {
     pub test_db: TestDb,
+    /// As the application login.
     pub db: Db,
+    /// As the worker login.
+    pub worker_db: Db,
     pub a: Org,
     pub b: Org,
 }
@@ -66,13 +69,24 @@ pub fn keyring() -> Arc<Keyring> {
 
 pub async fn fixture() -> Fixture {
     let test_db = crmdb_testkit::migrated_db().await;
-    let db = Db::connect(test_db.url())
+    let keyring = keyring();
+    let db = Db::connect(&test_db.app_url().await)
         .await
         .unwrap()
-        .with_keyring(keyring());
+        .with_keyring(keyring.clone());
+    let worker_db = Db::connect(&test_db.worker_url().await)
+        .await
+        .unwrap()
+        .with_keyring(keyring);
     let a = org(&db, "a").await;
     let b = org(&db, "b").await;
-    Fixture { test_db, db, a, b }
+    Fixture {
+        test_db,
+        db,
+        worker_db,
+        a,
+        b,
+    }
 }
 
 pub async fn user(db: &Db, email: &str) -> Uuid {
