@@ -6,6 +6,7 @@ mod docs;
 mod drift;
 mod harness;
 mod migrate;
+mod privileges;
 mod schema;
 mod seed;
 mod store;
