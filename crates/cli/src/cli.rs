@@ -30,6 +30,9 @@ enum Command {
     Migrate(commands::migrate::Command),
     /// Seed the defaults of every organization (idempotent); `seed demo` loads demo data.
     Seed(commands::seed::Args),
+    /// The logins of the privilege model (`roles login NAME --for app|worker|readonly`).
+    #[command(subcommand)]
+    Roles(commands::roles::Command),
     /// Maintain the secrets sealed at rest (`secrets rotate`).
     #[command(subcommand)]
     Secrets(commands::secrets::Command),
@@ -50,6 +53,7 @@ impl Cli {
             Command::Migrate(command) => commands::migrate::run(command, &ctx).await,
             Command::Seed(args) => commands::seed::run(args, &ctx).await,
             Command::Docs(args) => commands::docs::run(args, &ctx).await,
+            Command::Roles(command) => commands::roles::run(command, &ctx).await,
             Command::Secrets(command) => commands::secrets::run(command, &ctx).await,
             Command::Bench(args) => commands::bench::run(args, &ctx).await,
         }

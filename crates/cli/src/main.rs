@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod exit;
+mod logins;
 mod render;
 
 use std::process::ExitCode;

@@ -2,6 +2,7 @@
 //! of the schema conventions (docs: the schema catalog's "Conventions"). One rule per module
 //! of `audit/rules/`.
 
+mod access;
 mod catalog;
 mod rules;
 
@@ -26,7 +27,8 @@ pub struct AuditReport {
     pub violations: Vec<Violation>,
 }
 
-/// One breach of one rule by one table.
+/// One breach of one rule by one table (or, for the privilege rules, by one role or
+/// function: `role crm_app`, `function search_leads(uuid,text,integer)`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Violation {
     pub table: String,
@@ -56,6 +58,14 @@ pub enum Rule {
     /// Constraints, indexes and triggers are named `pk_`, `fk_`, `uq_`, `ck_`, `ex_`, `idx_`,
     /// `trg_` + table.
     Naming,
+    /// The roles exist, none is SUPERUSER, BYPASSRLS or LOGIN; the logins handed out are
+    /// NOINHERIT.
+    Roles,
+    /// Table and column privileges equal the privilege model.
+    Privileges,
+    /// The SECURITY DEFINER functions are the model's: owned by crm_owner, `search_path`
+    /// pinned, executable by their role only.
+    DefinerFunctions,
 }
 
 impl Rule {
@@ -69,6 +79,9 @@ impl Rule {
             Rule::SecretColumns => "secret_columns",
             Rule::RedundantIndex => "redundant_index",
             Rule::Naming => "naming",
+            Rule::Roles => "roles",
+            Rule::Privileges => "privileges",
+            Rule::DefinerFunctions => "definer_functions",
         }
     }
 }
@@ -90,11 +103,21 @@ pub enum AuditError {
 /// system catalogs may run it.
 pub async fn run(conn: &mut PgConnection) -> Result<AuditReport, AuditError> {
     let catalog = catalog::load(conn).await?;
-    Ok(check(&catalog))
+    let access = access::load(conn).await?;
+    Ok(check(&catalog, &access))
 }
 
-fn check(catalog: &catalog::Catalog) -> AuditReport {
+/// Audits inside the caller's open transaction, seeing its uncommitted changes: a test can
+/// break something cluster-wide (a role) and roll it back without anyone else seeing it.
+pub async fn run_within(tx: &mut PgConnection) -> Result<AuditReport, AuditError> {
+    let catalog = catalog::load_within(tx).await?;
+    let access = access::load(tx).await?;
+    Ok(check(&catalog, &access))
+}
+
+fn check(catalog: &catalog::Catalog, access: &access::Access) -> AuditReport {
     let mut violations = rules::check(catalog);
+    violations.extend(rules::check_access(catalog, access));
     violations.sort_by(|a, b| {
         (&a.table, a.rule.as_str(), &a.detail).cmp(&(&b.table, b.rule.as_str(), &b.detail))
     });

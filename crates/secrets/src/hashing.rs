@@ -57,6 +57,13 @@ pub fn hash_password_like(password: &SecretString, parameters: &str) -> Option<S
         .map(|hash| hash.to_string())
 }
 
+/// A new login password: 32 letters and digits (190 bits) from the operating system's
+/// generator, safe in a URL without escaping.
+pub fn generate_password() -> SecretString {
+    use rand::distributions::{Alphanumeric, DistString};
+    SecretString::from(Alphanumeric.sample_string(&mut rand::rngs::OsRng, 32))
+}
+
 /// The SCRAM-SHA-256 verifier of a login's password, in the form PostgreSQL stores
 /// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`, RFC 5802 and 7677).
 /// Sent as the password of `CREATE ROLE`, it lets the server authenticate the login

@@ -8,7 +8,7 @@ mod hashing;
 mod keyring;
 
 pub use hashing::{
-    hash_password, hash_password_like, hash_password_with_salt_rng, hash_token,
+    generate_password, hash_password, hash_password_like, hash_password_with_salt_rng, hash_token,
     scram_sha256_verifier, verify_password,
 };
 pub use keyring::{Binding, Key, KeyId, Keyring, Sealed};

@@ -25,6 +25,12 @@ struct Summary {
     audit: String,
     seed: crate::commands::seed::UpSeed,
     changed: bool,
+    /// The application and worker logins of the embedded cluster (absent for an external
+    /// server, where `crmdb roles login` creates them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    app_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    worker_url: Option<String>,
     url: String,
 }
 
@@ -40,6 +46,21 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         .context("could not apply the migrations")?;
     let audit = audit_summary(&database.options).await?;
     let seed = crate::commands::seed::seed_for_up(ctx, &database.options, !args.no_demo).await?;
+    let mut logins_changed = false;
+    let (app_url, worker_url) = if ctx.embedded().is_some() {
+        let mut url = async |login| -> anyhow::Result<String> {
+            let (url, created) =
+                crate::logins::embedded(&ctx.global.home, &database, login).await?;
+            logins_changed |= created;
+            Ok(url)
+        };
+        (
+            Some(url(&crate::logins::APP).await?),
+            Some(url(&crate::logins::WORKER).await?),
+        )
+    } else {
+        (None, None)
+    };
     let server = match database.startup {
         Some(Startup::Created) => "embedded cluster created and started",
         Some(Startup::Started) => "embedded cluster started",
@@ -54,7 +75,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let changed = database.created
         || !applied.is_empty()
         || matches!(database.startup, Some(Startup::Created | Startup::Started))
-        || seed.changed();
+        || seed.changed()
+        || logins_changed;
     let summary = Summary {
         server: server.to_owned(),
         database_created: database.created,
@@ -62,6 +84,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         audit,
         seed,
         changed,
+        app_url,
+        worker_url,
         url: database.url.clone(),
     };
     if ctx.out.is_json() {
@@ -88,6 +112,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     ctx.out.line(summary.seed.line());
     if !summary.changed {
         ctx.out.line("nothing changed: already up");
+    }
+    if let (Some(app), Some(worker)) = (&summary.app_url, &summary.worker_url) {
+        ctx.out.line(format!("APP_DATABASE_URL={app}"));
+        ctx.out.line(format!("WORKER_DATABASE_URL={worker}"));
     }
     ctx.out.line(format!("DATABASE_URL={}", summary.url));
     Ok(())

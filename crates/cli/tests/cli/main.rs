@@ -3,6 +3,7 @@
 
 mod bench;
 mod migrate;
+mod roles;
 mod secrets;
 mod seed;
 mod support;

@@ -48,6 +48,59 @@ fn up_on_an_empty_home_creates_everything_and_a_second_up_changes_nothing() {
     assert_eq!(stdout(&printed).trim(), url);
 }
 
+/// `up` hands out the application and worker logins, before its last line; they are kept
+/// (0600 files in the home), printed by `url --app` / `--worker`, and see nothing until a
+/// transaction enters their role.
+#[test]
+fn up_hands_out_an_application_and_a_worker_login() {
+    let home = Home::new();
+    let first = success(run(&mut home.crmdb(&["up", "--no-demo"])));
+    let text = stdout(&first);
+    let line = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} line: {text}"))
+            .to_owned()
+    };
+    let (app, worker) = (line("APP_DATABASE_URL"), line("WORKER_DATABASE_URL"));
+    assert!(app.starts_with("postgres://crmdb_app:"), "{app}");
+    assert!(worker.starts_with("postgres://crmdb_worker:"), "{worker}");
+    assert!(database_url_line(&first).starts_with("postgres://crmdb:"));
+    for file in ["app.password", "worker.password"] {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(home.path().join(file))
+                .unwrap()
+                .permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+    let again = success(run(&mut home.crmdb(&["up", "--no-demo"])));
+    assert!(stdout(&again).contains(&format!("APP_DATABASE_URL={app}")));
+    assert!(stdout(&again).contains("nothing changed"));
+    let printed = success(run(&mut home.crmdb(&["url", "--app"])));
+    assert_eq!(stdout(&printed).trim(), app);
+    let printed = success(run(&mut home.crmdb(&["url", "--worker"])));
+    assert_eq!(stdout(&printed).trim(), worker);
+
+    let refused = psql(&app, "SELECT count(*) FROM organizations").unwrap_err();
+    assert!(
+        refused.contains("permission denied for table organizations"),
+        "{refused}"
+    );
+    let entered = psql(
+        &app,
+        // One simple query is one transaction: the role holds for the second statement.
+        "SELECT set_config('role', 'crm_app', true); SELECT count(*) FROM organizations",
+    );
+    assert_eq!(entered.unwrap(), "crm_app\n0", "no organization entered");
+    let claimed = psql(
+        &worker,
+        "SELECT set_config('role', 'crm_worker', true); \
+         SELECT count(*) FROM claim_background_job('default', 'w')",
+    );
+    assert_eq!(claimed.unwrap(), "crm_worker\n0", "the queue is empty");
+}
+
 #[test]
 fn up_after_kill_9_of_the_postmaster_starts_it_again() {
     let home = Home::new();

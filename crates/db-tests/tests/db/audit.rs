@@ -95,7 +95,9 @@ async fn scope_fires_on_a_tenant_table_without_organization_id() {
         "CREATE TABLE widgets (id uuid CONSTRAINT pk_widgets PRIMARY KEY);
          COMMENT ON TABLE widgets IS 'scope: tenant. Broken on purpose.';
          ALTER TABLE widgets ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-         CREATE POLICY widgets_all ON widgets USING (true);",
+         CREATE POLICY widgets_all ON widgets USING (true);
+         GRANT SELECT, INSERT, UPDATE, DELETE ON widgets TO crm_app;
+         GRANT SELECT ON widgets TO crm_readonly;",
     )
     .await;
     assert_eq!(
@@ -255,7 +257,8 @@ async fn updated_at_trigger_fires_when_the_trigger_is_gone_disabled_or_narrowed(
 async fn secret_columns_fires_on_clear_text_and_on_text_ciphertext() {
     let report = audit_broken(
         "ALTER TABLE whatsapp_configs ADD COLUMN api_token text;
-         ALTER TABLE whatsapp_configs ADD COLUMN extra_ciphertext text;",
+         ALTER TABLE whatsapp_configs ADD COLUMN extra_ciphertext text;
+         GRANT SELECT (api_token) ON whatsapp_configs TO crm_readonly;",
     )
     .await;
     assert_eq!(
@@ -370,6 +373,131 @@ CREATE TABLE notes (
 );
 COMMENT ON TABLE notes IS 'scope: tenant';
 ";
+
+#[tokio::test]
+async fn privileges_fires_on_a_grant_too_many_and_one_lost() {
+    let report = audit_broken(
+        "GRANT UPDATE ON organizations TO crm_app;
+         REVOKE SELECT ON plans FROM crm_readonly;
+         GRANT SELECT ON crmdb_schema_history TO crm_readonly;
+         GRANT SELECT (password_hash) ON users TO crm_readonly;",
+    )
+    .await;
+    assert_eq!(
+        found(&report),
+        [
+            (
+                "crmdb_schema_history",
+                Rule::Privileges,
+                "crm_readonly holds SELECT ON crmdb_schema_history, which the privilege model \
+                 does not give; repair: REVOKE SELECT ON crmdb_schema_history FROM crm_readonly"
+            ),
+            (
+                "plans",
+                Rule::Privileges,
+                "crm_readonly lacks SELECT ON plans, which the privilege model gives; repair: \
+                 GRANT SELECT ON plans TO crm_readonly"
+            ),
+            (
+                "users",
+                Rule::Privileges,
+                "crm_readonly holds SELECT (password_hash) ON users, which the privilege model \
+                 does not give; repair: REVOKE SELECT (password_hash) ON users FROM crm_readonly"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn privileges_fires_on_a_grant_of_update_on_organizations() {
+    let report = audit_broken("GRANT DELETE ON organizations TO crm_app").await;
+    assert_eq!(
+        found(&report),
+        [(
+            "organizations",
+            Rule::Privileges,
+            "crm_app holds DELETE ON organizations, which the privilege model does not give; \
+             repair: REVOKE DELETE ON organizations FROM crm_app"
+        )]
+    );
+}
+
+/// What a `pg_restore --no-owner` leaves: the functions owned by the restoring login, and
+/// (from a careless hand) one open to everybody and one without its pinned search_path.
+#[tokio::test]
+async fn definer_functions_fires_on_a_wrong_owner_open_execute_and_unpinned_path() {
+    let report = audit_broken(
+        "ALTER FUNCTION search_leads(uuid, text, integer) OWNER TO CURRENT_USER;
+         GRANT EXECUTE ON FUNCTION login_verify(text, text) TO PUBLIC;
+         ALTER FUNCTION route_inbound(text, text) RESET search_path;",
+    )
+    .await;
+    let owner: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut crmdb_testkit::migrated_db().await.connect().await)
+        .await
+        .unwrap();
+    let wrong_owner = format!(
+        "is owned by {owner} instead of crm_owner; repair: ALTER FUNCTION \
+         search_leads(uuid,text,integer) OWNER TO crm_owner"
+    );
+    assert_eq!(
+        found(&report),
+        [
+            (
+                "function login_verify(text,text)",
+                Rule::DefinerFunctions,
+                "may be executed by PUBLIC; repair: REVOKE EXECUTE ON FUNCTION \
+                 login_verify(text,text) FROM PUBLIC"
+            ),
+            (
+                "function route_inbound(text,text)",
+                Rule::DefinerFunctions,
+                "does not pin its search_path; repair: ALTER FUNCTION route_inbound(text,text) \
+                 SET search_path = pg_catalog, public, pg_temp"
+            ),
+            (
+                "function search_leads(uuid,text,integer)",
+                Rule::DefinerFunctions,
+                wrong_owner.as_str()
+            ),
+        ]
+    );
+}
+
+/// Roles are cluster-wide: the breakage happens in a transaction that is rolled back, so
+/// no other test (on the same cluster) ever sees it.
+#[tokio::test]
+async fn roles_fires_on_a_bypassing_owner_and_an_inheriting_login() {
+    let db = crmdb_testkit::migrated_db().await;
+    let mut conn = db.superuser_connect().await;
+    let mut tx = sqlx::Connection::begin(&mut conn).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER ROLE crm_owner BYPASSRLS;
+         CREATE ROLE crmdb_audit_inheriting LOGIN INHERIT;
+         GRANT crm_app TO crmdb_audit_inheriting;",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    let report = audit::run_within(&mut tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        found(&report),
+        [
+            (
+                "role crm_owner",
+                Rule::Roles,
+                "bypasses row-level security; repair: ALTER ROLE crm_owner NOBYPASSRLS"
+            ),
+            (
+                "role crmdb_audit_inheriting",
+                Rule::Roles,
+                "logs in as a member of crm_app with INHERIT, so it has the role's rights \
+                 without entering it; repair: ALTER ROLE crmdb_audit_inheriting NOINHERIT"
+            ),
+        ]
+    );
+}
 
 #[tokio::test]
 async fn the_report_of_a_broken_schema() {

@@ -251,6 +251,13 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
+    let catalog = load_within(&mut tx).await?;
+    tx.commit().await?;
+    Ok(catalog)
+}
+
+/// [`load`] inside the caller's open transaction, whatever its isolation.
+pub(crate) async fn load_within(tx: &mut PgConnection) -> Result<Catalog, sqlx::Error> {
     let mut tables: Vec<(Oid, Table)> = Vec::new();
     for row in sqlx::query(TABLES).fetch_all(&mut *tx).await? {
         let table = Table {
@@ -267,12 +274,11 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Catalog, sqlx::Error
         tables.push((row.try_get("oid")?, table));
     }
     let oids: Vec<Oid> = tables.iter().map(|(oid, _)| *oid).collect();
-    let columns = fetch_of(&mut tx, COLUMNS, &oids).await?;
-    let constraints = fetch_of(&mut tx, CONSTRAINTS, &oids).await?;
-    let indexes = fetch_of(&mut tx, INDEXES, &oids).await?;
-    let policies = fetch_of(&mut tx, POLICIES, &oids).await?;
-    let triggers = fetch_of(&mut tx, TRIGGERS, &oids).await?;
-    tx.commit().await?;
+    let columns = fetch_of(&mut *tx, COLUMNS, &oids).await?;
+    let constraints = fetch_of(&mut *tx, CONSTRAINTS, &oids).await?;
+    let indexes = fetch_of(&mut *tx, INDEXES, &oids).await?;
+    let policies = fetch_of(&mut *tx, POLICIES, &oids).await?;
+    let triggers = fetch_of(&mut *tx, TRIGGERS, &oids).await?;
 
     for row in &columns {
         let column = Column {

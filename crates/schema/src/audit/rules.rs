@@ -1,15 +1,20 @@
-//! The audit's rules, one module each. A rule is a pure function of the catalog and one
-//! table that returns the details of that table's breaches.
+//! The audit's rules, one module each. A table rule is a pure function of the catalog and
+//! one table that returns the details of that table's breaches; a privilege rule, of the
+//! access model (and the catalog), returning details keyed by table, role or function.
 
+mod definer_functions;
 mod fk_index;
 mod naming;
+mod privileges;
 mod redundant_index;
 mod rls;
+mod roles;
 mod scope;
 pub(super) mod secret_columns;
 mod tenant_fk;
 mod updated_at_trigger;
 
+use super::access::Access;
 use super::catalog::{Catalog, Table};
 use super::{Rule, Violation};
 
@@ -38,6 +43,26 @@ pub(super) fn check(catalog: &Catalog) -> Vec<Violation> {
         }
     }
     violations
+}
+
+/// The privilege rules, which judge the roles, grants and functions of the whole database
+/// rather than one table at a time.
+pub(super) fn check_access(catalog: &Catalog, access: &Access) -> Vec<Violation> {
+    let found = [
+        (Rule::Roles, roles::check(access)),
+        (Rule::Privileges, privileges::check(catalog, access)),
+        (Rule::DefinerFunctions, definer_functions::check(access)),
+    ];
+    found
+        .into_iter()
+        .flat_map(|(rule, details)| {
+            details.into_iter().map(move |(table, detail)| Violation {
+                table,
+                rule,
+                detail,
+            })
+        })
+        .collect()
 }
 
 /// `(a, b)`: how a detail shows a column list.

@@ -1,0 +1,62 @@
+//! `crmdb roles login NAME --for app|worker|readonly`.
+
+use crmdb_schema::roles::LoginKind;
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::logins;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The login's name (a new role, or a login crmdb created before).
+    name: String,
+    /// What the login is for: `app` (APP_DATABASE_URL, the web application), `worker`
+    /// (WORKER_DATABASE_URL, background workers) or `readonly` (reporting).
+    #[arg(long = "for", value_enum)]
+    kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Kind {
+    App,
+    Worker,
+    Readonly,
+}
+
+impl From<Kind> for LoginKind {
+    fn from(kind: Kind) -> LoginKind {
+        match kind {
+            Kind::App => LoginKind::App,
+            Kind::Worker => LoginKind::Worker,
+            Kind::Readonly => LoginKind::Readonly,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Created {
+    login: String,
+    role: &'static str,
+    url: String,
+}
+
+pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
+    let database = ctx.database().await?;
+    let kind = LoginKind::from(args.kind);
+    let password = logins::create(&database, &args.name, kind).await?;
+    let created = Created {
+        url: logins::url_for(&database.url, &args.name, &password)?,
+        login: args.name,
+        role: kind.role(),
+    };
+    if ctx.out.is_json() {
+        return ctx.out.json(&created);
+    }
+    ctx.out.line(format!(
+        "login {} (member of {}); its password is shown once, in this URL:",
+        created.login, created.role
+    ));
+    ctx.out.line(&created.url);
+    Ok(())
+}
