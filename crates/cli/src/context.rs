@@ -4,9 +4,6 @@
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
-
 use anyhow::Context as _;
 use crmdb_cluster::{Cluster, Startup, Tuning};
 use crmdb_schema::ident::quote_ident;
@@ -119,17 +116,8 @@ impl Context {
             // Written whole under a private name, then linked into place: a concurrent
             // crmdb either wins the link or reads the winner's complete key.
             let key = Key::generate();
-            let staging = path.with_extension(format!("{}.tmp", std::process::id()));
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&staging)
-                .with_context(|| format!("could not create {}", staging.display()))?;
-            file.write_all(key.to_base64().expose_secret().as_bytes())
-                .with_context(|| format!("could not write {}", staging.display()))?;
-            drop(file);
+            let staging =
+                crate::private_file::stage(&path, key.to_base64().expose_secret().as_bytes())?;
             let linked = std::fs::hard_link(&staging, &path);
             std::fs::remove_file(&staging).ok();
             match linked {

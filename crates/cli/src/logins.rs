@@ -3,8 +3,6 @@
 //! on any database (`crmdb roles login`). The URL of a login is the admin URL with the
 //! login's name and password in place of the admin's.
 
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -86,17 +84,7 @@ pub async fn embedded(
 
 /// The password file, readable by its owner only, replaced whole.
 fn write_private(path: &Path, password: &SecretString) -> anyhow::Result<()> {
-    let staging = path.with_extension(format!("{}.tmp", std::process::id()));
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&staging)
-        .with_context(|| format!("could not create {}", staging.display()))?;
-    file.write_all(password.expose_secret().as_bytes())
-        .with_context(|| format!("could not write {}", staging.display()))?;
-    drop(file);
+    let staging = crate::private_file::stage(path, password.expose_secret().as_bytes())?;
     std::fs::rename(&staging, path).with_context(|| format!("could not create {}", path.display()))
 }
 

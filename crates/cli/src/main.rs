@@ -6,6 +6,7 @@ mod commands;
 mod context;
 mod exit;
 mod logins;
+mod private_file;
 mod render;
 
 use std::process::ExitCode;
