@@ -4,6 +4,7 @@
 -- CREATEROLE login could not give it, and the other databases do not want it). Without
 -- BYPASSRLS, 0010's claim_background_job sees only the jobs of the entered organization.
 
+DROP FUNCTION IF EXISTS invitation_by_token(bytea);
 DROP FUNCTION IF EXISTS route_inbound(text, text);
 DROP FUNCTION IF EXISTS reset_password(bytea, text);
 DROP FUNCTION IF EXISTS consume_auth_token(text, bytea);
@@ -60,7 +61,18 @@ DROP POLICY IF EXISTS definer_access ON users;
 DROP POLICY IF EXISTS definer_access ON background_jobs;
 DROP POLICY IF EXISTS definer_access ON leads;
 
-REVOKE ALL ON users, user_two_factor, user_sessions, auth_tokens, provider_routes FROM crm_owner;
+REVOKE ALL ON users, user_two_factor, user_sessions, auth_tokens, provider_routes,
+              organization_invitations
+    FROM crm_owner;
+
+REVOKE SELECT ON organization_invitations FROM crm_app;
+GRANT SELECT ON organization_invitations TO crm_app;
+
+DO $$
+BEGIN
+  EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO PUBLIC', current_database());
+END
+$$;
 
 DROP POLICY IF EXISTS tenant_isolation ON provider_routes;
 ALTER TABLE provider_routes DISABLE ROW LEVEL SECURITY;

@@ -177,6 +177,22 @@ CREATE POLICY tenant_isolation ON provider_routes
 GRANT INSERT (stripe_event_id, type, payload, received_at) ON stripe_webhook_events TO crm_app;
 GRANT SELECT, UPDATE (processed_at, processing_error) ON stripe_webhook_events TO crm_worker;
 
+-- Invitations: the token hash is written, and matched by invitation_by_token(), never
+-- read back.
+REVOKE SELECT ON organization_invitations FROM crm_app;
+GRANT SELECT (organization_id, id, email, role, invited_by, expires_at, accepted_at, revoked_at,
+              created_at, updated_at)
+    ON organization_invitations TO crm_app;
+
+-- No temporary objects: a temporary view or table named like a CRM table would come first
+-- on the search path of every later transaction of a pooled connection, and could read or
+-- rewrite the next organization's statements. The database's owner keeps the right.
+DO $$
+BEGIN
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+END
+$$;
+
 -- -----------------------------------------------------------------------------
 -- Reporting never reads a credential column of a tenant table either.
 -- -----------------------------------------------------------------------------
@@ -217,6 +233,8 @@ GRANT SELECT ON user_two_factor TO crm_owner;
 GRANT SELECT, UPDATE (revoked_at) ON user_sessions TO crm_owner;
 GRANT SELECT, INSERT (user_id, purpose, token_hash, expires_at), UPDATE (used_at) ON auth_tokens TO crm_owner;
 GRANT SELECT ON provider_routes TO crm_owner;
+-- invitation_by_token reads and locks through tenant_isolation, in the entered organization.
+GRANT SELECT, UPDATE (accepted_at) ON organization_invitations TO crm_owner;
 
 CREATE POLICY definer_access ON leads FOR SELECT TO crm_owner USING (true);
 CREATE POLICY definer_access ON background_jobs TO crm_owner USING (true) WITH CHECK (true);
@@ -413,6 +431,22 @@ $$;
 COMMENT ON FUNCTION reset_password(bytea, text) IS
   'Consumes a password-reset token, sets the user''s new password hash and revokes every session of that user; returns the user, or NULL for an unknown, used or expired token.';
 
+CREATE FUNCTION invitation_by_token(p_token_hash bytea)
+RETURNS TABLE (id uuid, email text, role text, invited_by uuid, expires_at timestamptz)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, public, pg_temp
+AS $$
+  SELECT i.id, i.email, i.role, i.invited_by, i.expires_at
+    FROM public.organization_invitations AS i
+   WHERE i.organization_id = NULLIF(current_setting('app.current_organization_id', true), '')::uuid
+     AND i.token_hash = p_token_hash
+     AND i.accepted_at IS NULL AND i.revoked_at IS NULL
+     FOR UPDATE
+$$;
+
+COMMENT ON FUNCTION invitation_by_token(bytea) IS
+  'The pending invitation of the entered organization whose token hashes to the argument, locked for its acceptance in the caller''s transaction; no row otherwise.';
+
 CREATE FUNCTION route_inbound(p_provider text, p_external_account_id text)
 RETURNS TABLE (organization_id uuid, config_id uuid)
 LANGUAGE sql STABLE SECURITY DEFINER
@@ -434,12 +468,15 @@ ALTER FUNCTION issue_password_reset(text, bytea, timestamptz) OWNER TO crm_owner
 ALTER FUNCTION consume_auth_token(text, bytea) OWNER TO crm_owner;
 ALTER FUNCTION reset_password(bytea, text) OWNER TO crm_owner;
 ALTER FUNCTION route_inbound(text, text) OWNER TO crm_owner;
+ALTER FUNCTION invitation_by_token(bytea) OWNER TO crm_owner;
 
 REVOKE EXECUTE ON FUNCTION login_parameters(text), login_verify(text, text), two_factor_secret(),
     session_by_token(bytea), issue_password_reset(text, bytea, timestamptz),
-    consume_auth_token(text, bytea), reset_password(bytea, text), route_inbound(text, text)
+    consume_auth_token(text, bytea), reset_password(bytea, text), route_inbound(text, text),
+    invitation_by_token(bytea)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION login_parameters(text), login_verify(text, text), two_factor_secret(),
     session_by_token(bytea), issue_password_reset(text, bytea, timestamptz),
-    consume_auth_token(text, bytea), reset_password(bytea, text), route_inbound(text, text)
+    consume_auth_token(text, bytea), reset_password(bytea, text), route_inbound(text, text),
+    invitation_by_token(bytea)
     TO crm_app;

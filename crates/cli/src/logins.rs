@@ -61,6 +61,11 @@ pub async fn embedded(
     login: &EmbeddedLogin,
 ) -> anyhow::Result<(String, bool)> {
     let path = home.join(login.file);
+    // Two `up`s at once would both create the login and race on its password file.
+    let cluster = crmdb_cluster::Cluster::new(home);
+    let _lock = tokio::task::spawn_blocking(move || cluster.lock())
+        .await?
+        .context("could not lock the home to create the logins")?;
     let mut conn = PgConnection::connect_with(&database.options)
         .await
         .context("could not connect to look up the logins")?;

@@ -37,6 +37,10 @@ const ENTER: &str = "SELECT set_config('role', $1, true), \
                      set_config('app.current_organization_id', $2, true), \
                      set_config('app.current_user_id', $3, true)";
 
+/// What a connection goes back to the pool without: session-level settings and role.
+/// (`role` is not among the settings `RESET ALL` resets.)
+const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
+
 /// The CRM database: a connection pool and, for operations that seal secrets, the keyring.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -55,6 +59,16 @@ impl Db {
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Db> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            // Everything the data layer sets is transaction-local; a statement that set a
+            // role or a setting for the session (an injected `set_config(..., false)`)
+            // must not outlive its request, so a connection comes back clean. Off the
+            // caller's path: it runs as the connection returns to the pool.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::Executor::execute(conn, RESET_SESSION).await?;
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         Ok(Db::from_pool(pool))

@@ -398,6 +398,15 @@ pub async fn migrated_db() -> TestDb {
             Err(e) => panic!("cloning the template database {template}: {e}"),
         }
     }
+    // A database's own privileges are not copied from its template: migration 0011's
+    // REVOKE TEMPORARY is repeated on the clone, as migrating it would have done.
+    sqlx::raw_sql(&format!(
+        "REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC",
+        quote(&name)
+    ))
+    .execute(&mut admin().await)
+    .await
+    .expect("revoking TEMPORARY on the clone");
     TestDb {
         url: url_for(&name),
         name,

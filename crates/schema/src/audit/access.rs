@@ -15,6 +15,8 @@ pub(crate) struct Access {
     pub members: Vec<MemberRow>,
     pub grants: Vec<GrantRow>,
     pub definers: Vec<DefinerRow>,
+    /// The roles of the model that may create temporary objects in this database.
+    pub temporary: Vec<String>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -112,6 +114,11 @@ JOIN pg_namespace n ON n.oid = p.pronamespace
 WHERE n.nspname = 'public' AND p.prosecdef
 ORDER BY 1";
 
+const TEMPORARY: &str = "
+SELECT r.rolname::text FROM pg_roles r
+WHERE r.rolname = ANY($1) AND has_database_privilege(r.oid, current_database(), 'TEMPORARY')
+ORDER BY 1";
+
 /// Reads the access model on `conn`, inside the audit's transaction.
 pub(crate) async fn load(conn: &mut PgConnection) -> Result<Access, sqlx::Error> {
     let roles: Vec<&str> = ROLES.to_vec();
@@ -126,5 +133,15 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Access, sqlx::Error>
             .await?,
         grants: sqlx::query_as(GRANT_ROWS).fetch_all(&mut *conn).await?,
         definers: sqlx::query_as(DEFINER_ROWS).fetch_all(&mut *conn).await?,
+        temporary: sqlx::query_scalar(TEMPORARY)
+            .bind(
+                &[
+                    crate::roles::APP,
+                    crate::roles::WORKER,
+                    crate::roles::READONLY,
+                ][..],
+            )
+            .fetch_all(&mut *conn)
+            .await?,
     })
 }

@@ -89,15 +89,14 @@ pub struct OrganizationMember {
 }
 
 /// A row of `organization_invitations`: pending, accepted or revoked invitations to join an
-/// organization; only the hash of the invitation token is stored.
+/// organization; only the hash of the invitation token is stored. As the application reads
+/// it: without the hash (a token is matched by `invitation_by_token`).
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct OrganizationInvitation {
     pub organization_id: Uuid,
     pub id: Uuid,
     pub email: String,
     pub role: MemberRole,
-    /// SHA-256 (32 bytes) of the invitation token; the token itself is only in the e-mail.
-    pub token_hash: Vec<u8>,
     /// user_id of the inviting member (NULL once that member leaves).
     pub invited_by: Option<Uuid>,
     pub expires_at: DateTime<Utc>,

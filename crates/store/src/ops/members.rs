@@ -105,7 +105,8 @@ impl Members {
                     "INSERT INTO organization_invitations \
                          (organization_id, email, role, token_hash, invited_by, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) \
-                     RETURNING *",
+                     RETURNING organization_id, id, email, role, invited_by, expires_at, \
+                               accepted_at, revoked_at, created_at, updated_at",
                 )
                 .bind(org)
                 .bind(&email)
@@ -132,7 +133,9 @@ impl Members {
         self.tenant
             .read(async |tx| {
                 Ok(sqlx::query_as(
-                    "SELECT * FROM organization_invitations \
+                    "SELECT organization_id, id, email, role, invited_by, expires_at, \
+                            accepted_at, revoked_at, created_at, updated_at \
+                     FROM organization_invitations \
                      WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
                      ORDER BY created_at DESC, id",
                 )
@@ -150,7 +153,8 @@ impl Members {
                 "UPDATE organization_invitations SET revoked_at = now() \
                  WHERE organization_id = $1 AND id = $2 \
                    AND accepted_at IS NULL AND revoked_at IS NULL \
-                 RETURNING *",
+                 RETURNING organization_id, id, email, role, invited_by, expires_at, \
+                           accepted_at, revoked_at, created_at, updated_at",
                 id,
                 Error::NotFound {
                     entity: "invitation",
@@ -164,24 +168,28 @@ impl Members {
     pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         let token_hash = crmdb_secrets::hash_token(token);
+        /// The pending invitation a token names, as `invitation_by_token` returns it.
+        #[derive(sqlx::FromRow)]
+        struct Pending {
+            id: Uuid,
+            email: String,
+            role: MemberRole,
+            invited_by: Option<Uuid>,
+            expires_at: chrono::DateTime<Utc>,
+        }
         // The accepting user is not a member yet: only as the acting user is their
         // account visible.
         self.tenant
             .acting_as(user_id)
             .transaction(async |tx| {
-                let invitation: OrganizationInvitation = sqlx::query_as(
-                    "SELECT * FROM organization_invitations \
-                     WHERE organization_id = $1 AND token_hash = $2 \
-                       AND accepted_at IS NULL AND revoked_at IS NULL \
-                     FOR UPDATE",
-                )
-                .bind(org)
-                .bind(&token_hash)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::NotFound {
-                    entity: "invitation",
-                })?;
+                // The token hash is compared inside the database, never read back.
+                let invitation: Pending = sqlx::query_as("SELECT * FROM invitation_by_token($1)")
+                    .bind(&token_hash)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(Error::NotFound {
+                        entity: "invitation",
+                    })?;
                 if invitation.expires_at <= Utc::now() {
                     return Err(Error::forbidden("the invitation has expired"));
                 }

@@ -201,3 +201,72 @@ async fn an_oversized_search_text_is_refused_before_any_work() {
         .unwrap();
     assert!(rows.is_empty());
 }
+
+#[tokio::test]
+async fn no_temporary_object_can_shadow_a_crm_table_for_the_next_request() {
+    let mut s = scene().await;
+    let before = s.digest().await;
+    for sql in [
+        "CREATE TEMP TABLE leads (id uuid)",
+        "CREATE TEMP VIEW users AS SELECT 1 AS id",
+        "CREATE FUNCTION pg_temp.grab() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+    ] {
+        let outcome = s.as_a(sql).await;
+        assert_eq!(
+            outcome,
+            Outcome::Refused(INSUFFICIENT_PRIVILEGE.to_owned()),
+            "{sql}"
+        );
+    }
+    assert_eq!(s.digest().await, before);
+}
+
+#[tokio::test]
+async fn an_invitation_s_token_hash_is_not_readable_but_its_token_still_works() {
+    let s = scene().await;
+    let read = s
+        .read_as_a::<Vec<u8>>("SELECT token_hash FROM organization_invitations")
+        .await;
+    assert_eq!(read, Err(INSUFFICIENT_PRIVILEGE.to_owned()));
+    let own: Vec<String> = s
+        .read_as_a("SELECT email FROM invitation_by_token(sha256('a-invite'))")
+        .await
+        .unwrap();
+    assert_eq!(own, ["invitee-a@example.com"]);
+    let other: Vec<String> = s
+        .read_as_a("SELECT email FROM invitation_by_token(sha256('b-invite'))")
+        .await
+        .unwrap();
+    assert!(other.is_empty(), "B's invitation is not found from A");
+}
+
+/// A session-level setting injected into one request does not reach the next user of the
+/// pooled connection: the data layer resets the session when a connection comes back.
+#[tokio::test]
+async fn a_session_setting_does_not_outlive_its_request_in_the_pool() {
+    let s = scene().await;
+    let db = crmdb_store::Db::connect_with(s.app_url.parse().unwrap(), 1)
+        .await
+        .unwrap();
+    let tenant = db.tenant(s.a.org);
+    let mut tx = tenant.begin().await.unwrap();
+    sqlx::query(
+        "SELECT set_config('role', 'crm_app', false), \
+                set_config('app.current_organization_id', $1, false)",
+    )
+    .bind(s.a.org.to_string())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    // The same (only) connection, used without entering a tenant.
+    let error = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM leads")
+        .fetch_one(db.pool())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        crmdb_testkit::sqlstate(&error).as_deref(),
+        Some(INSUFFICIENT_PRIVILEGE),
+        "the session role was reset"
+    );
+}

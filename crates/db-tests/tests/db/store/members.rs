@@ -21,8 +21,15 @@ async fn an_invitation_is_accepted_once_by_the_invited_address() {
         .await
         .unwrap();
     assert_eq!(invited.invitation.email, "bia@example.com");
+    // Only the owner reads the stored hash; the application never does.
+    let stored: Vec<u8> =
+        sqlx::query_scalar("SELECT token_hash FROM organization_invitations WHERE id = $1")
+            .bind(invited.invitation.id)
+            .fetch_one(&mut f.test_db.superuser_connect().await)
+            .await
+            .unwrap();
     assert_eq!(
-        invited.invitation.token_hash,
+        stored,
         crmdb_secrets::hash_token(&invited.token),
         "only the token's hash is stored"
     );

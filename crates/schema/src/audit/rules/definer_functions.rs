@@ -11,6 +11,7 @@ use crate::roles::{APP, OWNER, WORKER};
 const MODEL: &[(&str, &str)] = &[
     ("claim_background_job(text,text)", WORKER),
     ("consume_auth_token(text,bytea)", APP),
+    ("invitation_by_token(bytea)", APP),
     (
         "issue_password_reset(text,bytea,timestamp with time zone)",
         APP,

@@ -157,6 +157,13 @@ fn model(table: &Table) -> Vec<Grant> {
             ),
         ],
         "plans" => vec![grant(APP, SELECT, Whole), grant(READONLY, SELECT, Whole)],
+        "organization_invitations" => vec![
+            grant(APP, SELECT, NotCredentials),
+            grant(APP, &["INSERT", "UPDATE", "DELETE"], Whole),
+            grant(READONLY, SELECT, NotCredentials),
+            grant(OWNER, SELECT, Whole),
+            grant(OWNER, &["UPDATE"], Only(&["accepted_at"])),
+        ],
         // The audit log is append-only for the application.
         "audit_logs" => vec![
             grant(APP, &["SELECT", "INSERT"], Whole),
@@ -251,6 +258,16 @@ pub(crate) fn check(catalog: &Catalog, access: &Access) -> Vec<(String, String)>
         .cloned()
         .collect();
     let mut details = Vec::new();
+    for role in &access.temporary {
+        details.push((
+            "database".to_owned(),
+            format!(
+                "{role} may create temporary tables, which would shadow the CRM's tables on a \
+                 pooled connection; repair: REVOKE TEMPORARY ON DATABASE <this database> FROM \
+                 PUBLIC (and from {role})"
+            ),
+        ));
+    }
     for extra in live.difference(&expected) {
         details.push((
             extra.table.clone(),
