@@ -257,33 +257,23 @@ pub async fn ensure_login(
         login: name.to_owned(),
         source,
     };
-    let outcome = match existing {
+    let (verb, outcome) = match existing {
         Some((privileged, member_of)) => {
             if privileged || member_of.iter().any(|m| m != role) {
                 return Err(RolesError::NotALogin(name.to_owned()));
             }
-            let sql = format!(
-                "ALTER ROLE {quoted} LOGIN NOINHERIT PASSWORD {}",
-                quote_literal(verifier)
-            );
-            sqlx::raw_sql(&sql)
-                .execute(&mut *conn)
-                .await
-                .map_err(login_error)?;
-            LoginOutcome::PasswordSet
+            ("ALTER", LoginOutcome::PasswordSet)
         }
-        None => {
-            let sql = format!(
-                "CREATE ROLE {quoted} LOGIN NOINHERIT PASSWORD {}",
-                quote_literal(verifier)
-            );
-            sqlx::raw_sql(&sql)
-                .execute(&mut *conn)
-                .await
-                .map_err(login_error)?;
-            LoginOutcome::Created
-        }
+        None => ("CREATE", LoginOutcome::Created),
     };
+    let sql = format!(
+        "{verb} ROLE {quoted} LOGIN NOINHERIT PASSWORD {}",
+        quote_literal(verifier)
+    );
+    sqlx::raw_sql(&sql)
+        .execute(&mut *conn)
+        .await
+        .map_err(login_error)?;
     let grant = format!("GRANT {} TO {quoted}", quote_ident(role)?);
     sqlx::raw_sql(&grant)
         .execute(&mut *conn)

@@ -72,17 +72,10 @@ impl Scene {
     /// documented way (role, organization and acting user, all transaction-local), and
     /// rolls nothing back on success: an attack that worked stays done.
     pub async fn as_a(&self, sql: &str) -> Outcome {
-        let mut conn = self.app().await;
-        let mut tx = conn.begin().await.unwrap();
-        enter(
-            &mut tx,
-            Some(&self.a.org.to_string()),
-            Some(&self.a.user.to_string()),
-        )
-        .await;
-        match sqlx::query(sql).execute(&mut *tx).await {
+        let mut conn = self.entered_as_a().await;
+        match sqlx::query(sql).execute(&mut conn).await {
             Ok(done) => {
-                tx.commit().await.unwrap();
+                sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
                 Outcome::Rows(done.rows_affected())
             }
             Err(e) => Outcome::Refused(crmdb_testkit::sqlstate(&e).unwrap_or_default()),
@@ -94,18 +87,19 @@ impl Scene {
     where
         T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
     {
-        let mut conn = self.app().await;
-        let mut tx = conn.begin().await.unwrap();
-        enter(
-            &mut tx,
-            Some(&self.a.org.to_string()),
-            Some(&self.a.user.to_string()),
-        )
-        .await;
         sqlx::query_scalar(sql)
-            .fetch_all(&mut *tx)
+            .fetch_all(&mut self.entered_as_a().await)
             .await
             .map_err(|e| crmdb_testkit::sqlstate(&e).unwrap_or_default())
+    }
+
+    /// An application login's connection in an open transaction that entered A.
+    async fn entered_as_a(&self) -> PgConnection {
+        let mut conn = self.app().await;
+        sqlx::raw_sql("BEGIN").execute(&mut conn).await.unwrap();
+        let (org, user) = (self.a.org.to_string(), self.a.user.to_string());
+        enter(&mut conn, Some(&org), Some(&user)).await;
+        conn
     }
 }
 
