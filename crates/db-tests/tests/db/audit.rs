@@ -499,6 +499,95 @@ async fn roles_fires_on_a_bypassing_owner_and_an_inheriting_login() {
     );
 }
 
+/// What `pg_restore --no-owner --no-acl` of a migrated database's schema makes, restored by the
+/// admin login: the definer functions belong to the restorer, every grant is gone, and the
+/// new database lets PUBLIC create temporary tables. The schema itself is whole, so only
+/// the privilege rules fire — each naming the statement that repairs it.
+#[tokio::test]
+async fn a_restore_without_owners_and_grants_is_reported_with_its_repairs() {
+    let source = crmdb_testkit::migrated_db().await;
+    let target = crmdb_testkit::empty_db().await;
+    let dump = std::env::temp_dir().join(format!("crmdb-audit-{}.dump", target.name()));
+    let run = |program: &str, args: &[&str]| {
+        let output = std::process::Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running {program}: {e}"));
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let path = dump.to_str().unwrap();
+    // The schema only: dumping the rows of tables with forced row-level security needs
+    // more than the admin login has (the backup issue's work).
+    run(
+        "pg_dump",
+        &["-Fc", "--schema-only", "-f", path, "-d", source.url()],
+    );
+    run(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--no-acl",
+            "--exit-on-error",
+            "-d",
+            target.url(),
+            path,
+        ],
+    );
+    std::fs::remove_file(&dump).ok();
+    let restorer: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut target.connect().await)
+        .await
+        .unwrap();
+
+    let report = audit(&target).await;
+    let found = found(&report);
+    let rules: std::collections::HashSet<Rule> = found.iter().map(|f| f.1).collect();
+    assert_eq!(
+        rules,
+        [Rule::Privileges, Rule::DefinerFunctions].into(),
+        "only the privilege rules: {found:#?}"
+    );
+    let search_leads_owner = format!(
+        "is owned by {restorer} instead of crm_owner; repair: ALTER FUNCTION \
+         search_leads(uuid,text,integer) OWNER TO crm_owner"
+    );
+    for expected in [
+        (
+            "function search_leads(uuid,text,integer)",
+            Rule::DefinerFunctions,
+            search_leads_owner.as_str(),
+        ),
+        (
+            "function claim_background_job(text,text)",
+            Rule::DefinerFunctions,
+            "may not be executed by crm_worker; repair: GRANT EXECUTE ON FUNCTION \
+             claim_background_job(text,text) TO crm_worker",
+        ),
+        (
+            "organizations",
+            Rule::Privileges,
+            "crm_app lacks SELECT ON organizations, which the privilege model gives; repair: \
+             GRANT SELECT ON organizations TO crm_app",
+        ),
+        (
+            "database",
+            Rule::Privileges,
+            "crm_app may create temporary tables, which would shadow the CRM's tables on a \
+             pooled connection; repair: REVOKE TEMPORARY ON DATABASE <this database> FROM \
+             PUBLIC (and from crm_app)",
+        ),
+    ] {
+        assert!(
+            found.contains(&expected),
+            "missing {expected:?} in {found:#?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_report_of_a_broken_schema() {
     let db = crmdb_testkit::empty_db().await;
