@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use crmdb_schema::roles::{self, LoginKind};
+use crmdb_schema::roles::{self, LoginKind, LoginOutcome};
 use crmdb_secrets::{ExposeSecret, SecretString};
 use sqlx::{Connection, PgConnection};
 
@@ -34,22 +34,22 @@ pub const WORKER: EmbeddedLogin = EmbeddedLogin {
 };
 
 /// Creates (or gives a new password to) `name` as a login of `kind` on the database's
-/// server, and returns its password.
+/// server, and returns its password and which of the two happened.
 pub async fn create(
     database: &Database,
     name: &str,
     kind: LoginKind,
-) -> anyhow::Result<SecretString> {
+) -> anyhow::Result<(SecretString, LoginOutcome)> {
     let password = crmdb_secrets::generate_password();
     let verifier = crmdb_secrets::scram_sha256_verifier(&password);
     let mut conn = PgConnection::connect_with(&database.options)
         .await
         .context("could not connect to create the login")?;
-    roles::ensure_login(&mut conn, name, kind, &verifier)
+    let outcome = roles::ensure_login(&mut conn, name, kind, &verifier)
         .await
         .with_context(|| format!("could not create the login {name}"))?;
     conn.close().await.ok();
-    Ok(password)
+    Ok((password, outcome))
 }
 
 /// The URL of the embedded cluster's `login`, creating the login (or resetting a password
@@ -82,7 +82,7 @@ pub async fn embedded(
             return Ok((url_for(&database.url, login.name, &password)?, false));
         }
     }
-    let password = create(database, login.name, login.kind).await?;
+    let (password, _) = create(database, login.name, login.kind).await?;
     write_private(&path, &password)?;
     Ok((url_for(&database.url, login.name, &password)?, true))
 }

@@ -15,6 +15,7 @@ async fn a_login_reads_nothing_until_it_enters_its_role_and_a_rerun_changes_its_
     let db = crmdb_testkit::migrated_db().await;
     let name = format!("web_{}", std::process::id());
     let first = success(login(&db, &name, "app"));
+    assert!(stdout(&first).starts_with(&format!("created login {name} (member of crm_app)")));
     let url = stdout(&first).lines().last().unwrap().to_owned();
     assert!(url.starts_with(&format!("postgres://{name}:")), "{url}");
     let refused = psql(&url, "SELECT count(*) FROM leads").unwrap_err();
@@ -31,6 +32,7 @@ async fn a_login_reads_nothing_until_it_enters_its_role_and_a_rerun_changes_its_
     assert!(worker.contains("permission denied to set role"), "{worker}");
 
     let second = success(login(&db, &name, "app"));
+    assert!(stdout(&second).starts_with(&format!("new password for login {name}")));
     let new_url = stdout(&second).lines().last().unwrap().to_owned();
     assert_ne!(new_url, url);
     assert!(psql(&url, "SELECT 1").is_err(), "the old password is gone");
@@ -46,6 +48,15 @@ async fn a_role_that_is_more_than_a_login_is_refused() {
         .unwrap();
     let output = login(&db, &admin, "readonly");
     assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("exists but is not a crmdb login"),
+        "{}",
+        stderr(&output)
+    );
+    // A login of one kind is not turned into another.
+    let web = format!("reader_{}", std::process::id());
+    success(login(&db, &web, "readonly"));
+    let output = login(&db, &web, "worker");
     assert!(
         stderr(&output).contains("exists but is not a crmdb login"),
         "{}",

@@ -1,6 +1,6 @@
 //! `crmdb roles login NAME --for app|worker|readonly`.
 
-use crmdb_schema::roles::LoginKind;
+use crmdb_schema::roles::{LoginKind, LoginOutcome};
 use serde::Serialize;
 
 use crate::context::Context;
@@ -38,24 +38,33 @@ impl From<Kind> for LoginKind {
 struct Created {
     login: String,
     role: &'static str,
+    /// False when the login existed and got a new password.
+    created: bool,
     url: String,
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
     let kind = LoginKind::from(args.kind);
-    let password = logins::create(&database, &args.name, kind).await?;
+    let (password, outcome) = logins::create(&database, &args.name, kind).await?;
     let created = Created {
         url: logins::url_for(&database.url, &args.name, &password)?,
         login: args.name,
         role: kind.role(),
+        created: outcome == LoginOutcome::Created,
     };
     if ctx.out.is_json() {
         return ctx.out.json(&created);
     }
     ctx.out.line(format!(
-        "login {} (member of {}); its password is shown once, in this URL:",
-        created.login, created.role
+        "{} {} (member of {}); its password is shown once, in this URL:",
+        if created.created {
+            "created login"
+        } else {
+            "new password for login"
+        },
+        created.login,
+        created.role
     ));
     ctx.out.line(&created.url);
     Ok(())
