@@ -82,6 +82,17 @@ impl Scene {
         }
     }
 
+    /// Asserts that each statement, run as [`Scene::as_a`], is refused for lack of privilege.
+    pub async fn assert_denied(&self, statements: &[&str]) {
+        for sql in statements {
+            assert_eq!(
+                self.as_a(sql).await,
+                Outcome::Refused(INSUFFICIENT_PRIVILEGE.to_owned()),
+                "{sql}"
+            );
+        }
+    }
+
     /// The rows `sql` returns as the application login with organization A entered.
     pub async fn read_as_a<T>(&self, sql: &str) -> Result<Vec<T>, String>
     where
