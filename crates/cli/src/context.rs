@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use anyhow::Context as _;
 use crmdb_cluster::{Cluster, Startup, Tuning};
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::sqlstate::{self, INVALID_CATALOG_NAME};
 use crmdb_secrets::{ExposeSecret, Key, Keyring, SecretString};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -142,7 +142,7 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
             conn.close().await.ok();
             return Ok(false);
         }
-        Err(e) if sqlstate(&e).as_deref() == Some("3D000") => {}
+        Err(e) if sqlstate::is(&e, &[INVALID_CATALOG_NAME]) => {}
         Err(e) => {
             return Err(e).with_context(|| {
                 format!(
@@ -167,13 +167,10 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
                  hand or use a role that may"
             )
         })?;
-    let sql = format!("CREATE DATABASE {}", quote_ident(&name)?);
-    match sqlx::raw_sql(&sql).execute(&mut conn).await {
-        Ok(_) => Ok(true),
-        // Another crmdb created it between our check and our CREATE.
-        Err(e) if matches!(sqlstate(&e).as_deref(), Some("42P04" | "23505")) => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("could not create database {name:?} on {server}")),
-    }
+    // False when another crmdb created it between our check and our CREATE.
+    crmdb_pg::create_database(&mut conn, &name, None)
+        .await
+        .with_context(|| format!("could not create database {name:?} on {server}"))
 }
 
 fn server_description(options: &PgConnectOptions) -> String {
@@ -183,11 +180,4 @@ fn server_description(options: &PgConnectOptions) -> String {
         options.get_port(),
         options.get_username()
     )
-}
-
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .map(|c| c.into_owned())
 }

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use crmdb_migrate::{Migrations, Migrator, Options};
-use crmdb_schema::ident::quote_ident;
 use rand::Rng;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
@@ -77,9 +76,7 @@ pub async fn scratch_schema(
         .await
         .map_err(Error::Catalog)?;
     let name = format!("crm_drift_{:016x}", rand::thread_rng().gen::<u64>());
-    let quoted = quote_ident(&name)?;
-    sqlx::raw_sql(&format!("CREATE DATABASE {quoted} TEMPLATE template0"))
-        .execute(&mut conn)
+    crmdb_pg::create_database(&mut conn, &name, Some("template0"))
         .await
         .map_err(|source| Error::Scratch {
             action: "create",
@@ -87,8 +84,7 @@ pub async fn scratch_schema(
             source,
         })?;
     let schema = migrated_schema(server.clone().database(&name), migrations).await;
-    let dropped = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-        .execute(&mut conn)
+    let dropped = crmdb_pg::drop_database(&mut conn, &name)
         .await
         .map_err(|source| Error::Scratch {
             action: "drop",

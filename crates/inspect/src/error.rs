@@ -11,14 +11,12 @@ pub enum Error {
         action: &'static str,
         name: String,
         #[source]
-        source: sqlx::Error,
+        source: crmdb_pg::DatabaseError,
     },
     #[error("could not migrate the scratch database")]
     Migrate(#[from] crmdb_migrate::Error),
     #[error("could not prepare the scratch database's roles")]
     Roles(#[from] crmdb_schema::roles::RolesError),
-    #[error(transparent)]
-    Ident(#[from] crmdb_schema::ident::InvalidIdentifier),
     #[error("could not read the migrations")]
     Source(#[from] crmdb_migrate::SourceError),
     #[error("could not write {path}")]

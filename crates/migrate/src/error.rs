@@ -154,7 +154,7 @@ impl fmt::Display for MigrationFailure {
         if let Some(statement) = &self.statement {
             write!(f, "\n  STATEMENT: {}", abbreviate(statement))?;
         }
-        if self.code.as_deref() == Some(crate::runner::LOCK_NOT_AVAILABLE) {
+        if self.code.as_deref() == Some(crmdb_pg::sqlstate::LOCK_NOT_AVAILABLE) {
             write!(
                 f,
                 "\n  gave up after {} attempt(s): another session holds a lock this migration \
@@ -327,7 +327,7 @@ mod tests {
             statement: Some(
                 "CREATE UNIQUE INDEX CONCURRENTLY people_email\n    ON people (email)".into(),
             ),
-            code: Some("23505".into()),
+            code: Some(crmdb_pg::sqlstate::UNIQUE_VIOLATION.into()),
             message: "could not create unique index \"people_email\"".into(),
             detail: Some("Key (email)=(a@example.com) is duplicated.".into()),
             hint: None,
@@ -349,7 +349,7 @@ mod tests {
     #[test]
     fn a_transactional_file_that_gave_up_on_a_lock() {
         let f = MigrationFailure {
-            code: Some(crate::runner::LOCK_NOT_AVAILABLE.into()),
+            code: Some(crmdb_pg::sqlstate::LOCK_NOT_AVAILABLE.into()),
             message: "canceling statement due to lock timeout".into(),
             detail: None,
             statement: Some("ALTER TABLE people ADD COLUMN nickname text".into()),

@@ -74,7 +74,7 @@ pub async fn exists(conn: &mut PgConnection) -> Result<bool, Error> {
 /// Creates the table when missing; callers hold the migration lock, so no one races.
 pub async fn ensure(conn: &mut PgConnection) -> Result<(), Error> {
     if !exists(conn).await? {
-        crate::runner::simple_query(conn, CREATE)
+        crmdb_pg::simple_query(conn, CREATE)
             .await
             .map_err(Error::db(
                 "could not create the history table public.crmdb_schema_history",

@@ -4,12 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::future::BoxFuture;
+use crmdb_pg::simple_query;
+use crmdb_pg::sqlstate::{self, DEADLOCK_DETECTED, LOCK_NOT_AVAILABLE};
 use futures_util::stream::BoxStream;
 use futures_util::StreamExt as _;
 use rand::Rng as _;
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition, PgQueryResult};
-use sqlx::{Connection, Executor as _, PgConnection};
+use sqlx::{Connection, PgConnection};
 
 use crate::analysis::{self, ConcurrentIndex, StatementKind};
 use crate::error::{Error, MigrationFailure};
@@ -17,11 +18,6 @@ use crate::history::{self, NewRow};
 use crate::source::{Script, CHECKSUM_ALGORITHM};
 use crate::splitter::LineIndex;
 use crate::Options;
-
-/// SQLSTATE `lock_not_available`: `lock_timeout` expired.
-pub(crate) const LOCK_NOT_AVAILABLE: &str = "55P03";
-/// SQLSTATE `deadlock_detected`: the server chose this session as the victim.
-const DEADLOCK_DETECTED: &str = "40P01";
 
 /// What a script's success changes in the history table.
 #[derive(Clone, Copy)]
@@ -72,18 +68,9 @@ fn millis(d: Duration) -> u128 {
     d.as_millis()
 }
 
-fn code(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .map(|c| c.into_owned())
-}
-
+/// A lock time-out, or this session chosen as a deadlock's victim: worth another attempt.
 fn retriable(error: &sqlx::Error) -> bool {
-    matches!(
-        code(error).as_deref(),
-        Some(LOCK_NOT_AVAILABLE | DEADLOCK_DETECTED)
-    )
+    sqlstate::is(error, &[LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED])
 }
 
 /// Exponential backoff from `options.retry_backoff`, with ±25 % jitter so that runners on
@@ -91,18 +78,6 @@ fn retriable(error: &sqlx::Error) -> bool {
 fn backoff(options: &Options, attempt: u32) -> Duration {
     let base = options.retry_backoff * 2u32.saturating_pow(attempt.saturating_sub(1).min(10));
     base.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
-}
-
-/// Sends `sql` with the simple-query protocol, which takes several statements at once.
-///
-/// Through `Executor::execute`, whose boxed future is `Send`: the compiler cannot prove the
-/// future of the generic `RawSql::execute` `Send` for every lifetime, and callers spawn ours
-/// on multi-threaded runtimes (rust-lang/rust#102211).
-pub(crate) fn simple_query<'a>(
-    conn: &'a mut PgConnection,
-    sql: &'a str,
-) -> BoxFuture<'a, Result<PgQueryResult, sqlx::Error>> {
-    conn.execute(sqlx::raw_sql(sql))
 }
 
 /// Runs a whole script in one round trip; on failure, how many statements completed first.
@@ -172,7 +147,7 @@ fn failure(
         statement: index
             .and_then(|i| target.script.statements.get(i))
             .map(|s| s.text.clone()),
-        code: code(error),
+        code: sqlstate::of(error),
         message: pg.map_or_else(|| error.to_string(), |e| e.message().to_owned()),
         detail: pg.and_then(|e| e.detail()).map(str::to_owned),
         hint: pg.and_then(|e| e.hint()).map(str::to_owned),

@@ -1,7 +1,6 @@
 //! The CRM schema: the migrations embedded in the binary, and the audit of a live database.
 
 pub mod audit;
-pub mod ident;
 pub mod roles;
 
 use crmdb_migrate::{Migrations, SourceError};

@@ -18,7 +18,8 @@
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-use crate::ident::{quote_ident, quote_literal, InvalidIdentifier};
+use crmdb_pg::ident::{quote_ident, quote_literal, InvalidIdentifier};
+use crmdb_pg::sqlstate::{self, DUPLICATE_OBJECT, UNIQUE_VIOLATION};
 
 /// Owns the SECURITY DEFINER functions.
 pub const OWNER: &str = "crm_owner";
@@ -205,14 +206,7 @@ async fn has_role(conn: &mut PgConnection, member: &str, role: &str) -> Result<b
 async fn run_unless_concurrent(conn: &mut PgConnection, sql: &str) -> Result<(), sqlx::Error> {
     match sqlx::raw_sql(sql).execute(&mut *conn).await {
         Ok(_) => Ok(()),
-        Err(e)
-            if matches!(
-                e.as_database_error().and_then(|d| d.code()).as_deref(),
-                Some("42710" | "23505")
-            ) =>
-        {
-            Ok(())
-        }
+        Err(e) if sqlstate::is(&e, &[DUPLICATE_OBJECT, UNIQUE_VIOLATION]) => Ok(()),
         Err(e) => Err(e),
     }
 }

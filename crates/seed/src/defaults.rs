@@ -186,9 +186,7 @@ pub async fn seed_organization(
     }
     // Row-level security is forced on tenant tables, for their owner too: the inserts
     // below must run as the organization.
-    sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
-        .bind(organization_id.to_string())
-        .execute(&mut *tx)
+    crmdb_pg::tenancy::set_organization(&mut tx, organization_id)
         .await
         .map_err(db("selecting the organization"))?;
     let mut report = SeedReport {
@@ -220,8 +218,8 @@ pub async fn seed_all(conn: &mut PgConnection) -> Result<SeedReport, SeedError> 
 }
 
 /// Creates an organization and seeds its defaults, inside the caller's transaction: commit
-/// it and both exist, roll it back and neither does. Leaves `app.current_organization_id`
-/// set to the new organization until the end of that transaction.
+/// it and both exist, roll it back and neither does. Leaves the organization setting
+/// ([`crmdb_pg::tenancy::ORGANIZATION_SETTING`]) set to the new organization until the end of that transaction.
 pub async fn create_organization(
     tx: &mut PgConnection,
     org: &NewOrganization,
@@ -229,9 +227,7 @@ pub async fn create_organization(
     // The organization is entered before it exists: row-level security lets the
     // application role insert only the organization it entered.
     let organization_id = Uuid::now_v7();
-    sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
-        .bind(organization_id.to_string())
-        .execute(&mut *tx)
+    crmdb_pg::tenancy::set_organization(&mut *tx, organization_id)
         .await
         .map_err(db("selecting the new organization"))?;
     let inserted: Option<Uuid> = sqlx::query_scalar(

@@ -15,6 +15,7 @@ use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crmdb_pg::tenancy::{ORGANIZATION_SETTING, USER_SETTING};
 use crmdb_secrets::Keyring;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
@@ -33,9 +34,10 @@ pub const WORKER_ROLE: &str = "crm_worker";
 /// user; all three are transaction-local (`is_local = true`), so nothing leaks to the pooled
 /// connection's next user, and a transaction without an organization sees no tenant rows.
 /// One statement, so entering costs a single round trip.
+/// The setting names are bound ([`ORGANIZATION_SETTING`], [`USER_SETTING`]).
 const ENTER: &str = "SELECT set_config('role', $1, true), \
-                     set_config('app.current_organization_id', $2, true), \
-                     set_config('app.current_user_id', $3, true)";
+                     set_config($2, $3, true), \
+                     set_config($4, $5, true)";
 
 /// What a connection goes back to the pool without: session-level settings and role.
 /// (`role` is not among the settings `RESET ALL` resets.)
@@ -159,7 +161,9 @@ async fn enter(
     let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
     sqlx::query(ENTER)
         .bind(role)
+        .bind(ORGANIZATION_SETTING)
         .bind(text(organization_id))
+        .bind(USER_SETTING)
         .bind(text(user_id))
         .execute(conn)
         .await?;

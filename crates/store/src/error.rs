@@ -3,6 +3,11 @@
 
 use std::borrow::Cow;
 
+use crmdb_pg::sqlstate::{
+    CHECK_VIOLATION, EXCLUSION_VIOLATION, FOREIGN_KEY_VIOLATION, NOT_NULL_VIOLATION,
+    UNIQUE_VIOLATION,
+};
+
 /// The result of every operation of the data layer.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -80,10 +85,12 @@ impl From<sqlx::Error> for Error {
         };
         let constraint = db.constraint().map(str::to_owned);
         match (db.code().as_deref(), constraint) {
-            // unique_violation, foreign_key_violation, exclusion_violation
-            (Some("23505" | "23503" | "23P01"), Some(constraint)) => Error::Conflict { constraint },
-            // check_violation: the schema names checks ck_<table>_<rule>.
-            (Some("23514"), Some(constraint)) => {
+            (
+                Some(UNIQUE_VIOLATION | FOREIGN_KEY_VIOLATION | EXCLUSION_VIOLATION),
+                Some(constraint),
+            ) => Error::Conflict { constraint },
+            // The schema names checks ck_<table>_<rule>.
+            (Some(CHECK_VIOLATION), Some(constraint)) => {
                 let field = db
                     .table()
                     .and_then(|t| constraint.strip_prefix(&format!("ck_{t}_")))
@@ -94,8 +101,8 @@ impl From<sqlx::Error> for Error {
                     rule: Cow::Owned(format!("must satisfy check {constraint}")),
                 }
             }
-            // not_null_violation: PostgreSQL reports the column.
-            (Some("23502"), _) => {
+            // PostgreSQL reports the column of a not-null violation.
+            (Some(NOT_NULL_VIOLATION), _) => {
                 let column = db_column(&error).unwrap_or_else(|| "a required field".to_owned());
                 Error::InvalidInput {
                     field: Cow::Owned(column),

@@ -12,7 +12,7 @@
 //! The application servers must already hold the new keyring (new key first, old after
 //! it) when the rotation runs, or they would go on sealing new values under the old key.
 
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Keyring, Sealed};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};

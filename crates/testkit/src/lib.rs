@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use crmdb_cluster::{Cluster, Tuning, Watchdog};
 use crmdb_migrate::{Migrator, Options};
-use crmdb_schema::ident::{quote_ident, quote_literal};
+use crmdb_pg::ident::{quote_ident, quote_literal};
+use crmdb_pg::sqlstate::{self, DUPLICATE_OBJECT, OBJECT_IN_USE};
 use crmdb_schema::roles::LoginKind;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
@@ -116,7 +117,7 @@ fn admin_login(url: &str) -> (String, Option<String>) {
                 );
                 if let Err(e) = sqlx::raw_sql(&sql).execute(&mut conn).await {
                     // Another test process on the same server created it first.
-                    if sqlstate(&e).as_deref() != Some("42710") {
+                    if !sqlstate::is(&e, &[DUPLICATE_OBJECT]) {
                         panic!("creating the admin login: {e}");
                     }
                 }
@@ -278,7 +279,7 @@ impl TestDb {
                         crmdb_schema::roles::ensure_login(&mut admin, login, kind, &verifier).await
                     {
                         let raced = matches!(&e, crmdb_schema::roles::RolesError::Login { source, .. }
-                            if sqlstate(source).as_deref() == Some("42710"));
+                            if sqlstate::is(source, &[DUPLICATE_OBJECT]));
                         assert!(raced, "creating the login {login}: {e}");
                     }
                 }
@@ -338,10 +339,7 @@ impl Drop for TestDb {
                 .enable_all()
                 .build()
                 .expect("a runtime");
-            runtime.block_on(async {
-                let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(&name));
-                sqlx::raw_sql(&sql).execute(&mut admin().await).await
-            })
+            runtime.block_on(async { crmdb_pg::drop_database(&mut admin().await, &name).await })
         })
         .join();
         if let Ok(Err(e)) = dropped {
@@ -365,9 +363,7 @@ fn unique_name(kind: &str) -> String {
 /// A new, empty database for one test.
 pub async fn empty_db() -> TestDb {
     let name = unique_name("test");
-    let sql = format!("CREATE DATABASE {}", quote(&name));
-    sqlx::raw_sql(&sql)
-        .execute(&mut admin().await)
+    crmdb_pg::create_database(&mut admin().await, &name, None)
         .await
         .expect("creating a test database");
     TestDb {
@@ -380,18 +376,13 @@ pub async fn empty_db() -> TestDb {
 pub async fn migrated_db() -> TestDb {
     let template = TEMPLATE.get_or_init(build_template).await;
     let name = unique_name("test");
-    let sql = format!(
-        "CREATE DATABASE {} TEMPLATE {}",
-        quote(&name),
-        quote(template)
-    );
     // Two clones of one template at the same instant may see each other as "other users"
     // of the template (SQLSTATE 55006); a short retry settles it.
     let mut attempt = 0;
     loop {
-        match sqlx::raw_sql(&sql).execute(&mut admin().await).await {
+        match crmdb_pg::create_database(&mut admin().await, &name, Some(template)).await {
             Ok(_) => break,
-            Err(e) if attempt < 50 && sqlstate(&e).as_deref() == Some("55006") => {
+            Err(e) if attempt < 50 && e.sqlstate().as_deref() == Some(OBJECT_IN_USE) => {
                 attempt += 1;
                 tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
             }
@@ -420,18 +411,14 @@ async fn build_template() -> String {
     let fingerprint = migrations.fingerprint();
     let name = format!("crmdb_template_{}", &fingerprint[..16]);
     let mut admin = admin().await;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(&name)
-            .fetch_one(&mut admin)
-            .await
-            .expect("looking up the template");
+    let exists = crmdb_pg::database_exists(&mut admin, &name)
+        .await
+        .expect("looking up the template");
     if exists {
         return name;
     }
     let building = unique_name("building");
-    sqlx::raw_sql(&format!("CREATE DATABASE {}", quote(&building)))
-        .execute(&mut admin)
+    crmdb_pg::create_database(&mut admin, &building, None)
         .await
         .expect("creating the template database");
     let options = PgConnectOptions::from_str(&url_for(&building)).expect("a valid URL");
@@ -444,22 +431,11 @@ async fn build_template() -> String {
         .unwrap_or_else(|e| panic!("migrating the template database: {e}"));
     // The rename makes the finished template appear atomically; another test process that
     // built the same template first wins, and this copy is dropped.
-    let rename = format!(
-        "ALTER DATABASE {} RENAME TO {}",
-        quote(&building),
-        quote(&name)
-    );
-    if sqlx::raw_sql(&rename).execute(&mut admin).await.is_err() {
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(&building));
-        let _ = sqlx::raw_sql(&drop).execute(&mut admin).await;
+    if crmdb_pg::rename_database(&mut admin, &building, &name)
+        .await
+        .is_err()
+    {
+        let _ = crmdb_pg::drop_database(&mut admin, &building).await;
     }
     name
-}
-
-/// The SQLSTATE of a database error.
-pub fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .map(|c| c.into_owned())
 }

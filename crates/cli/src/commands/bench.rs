@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::ident::quote_ident;
 use crmdb_seed::demo::{DemoOptions, NoProgress};
 use crmdb_store::hot::{self, HotQuery, HOT_QUERIES};
 use crmdb_store::models::{AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead};
@@ -585,10 +585,7 @@ impl Call {
     /// (search_leads checks it) but no role switch: row-level security does not apply.
     async fn owner(&self, pool: &PgPool, org: Uuid) -> anyhow::Result<()> {
         let mut tx = pool.begin().await?;
-        sqlx::query("SELECT set_config('app.current_organization_id', $1, true)")
-            .bind(org.to_string())
-            .execute(&mut *tx)
-            .await?;
+        crmdb_pg::tenancy::set_organization(&mut tx, org).await?;
         self.statement(&mut tx).await?;
         tx.commit().await?;
         Ok(())

@@ -218,7 +218,7 @@ async fn rls_fires_when_not_forced_disabled_or_without_policy() {
     for policy in policies {
         let sql = format!(
             "DROP POLICY {} ON tags",
-            crmdb_schema::ident::quote_ident(&policy).unwrap()
+            crmdb_pg::ident::quote_ident(&policy).unwrap()
         );
         sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
     }

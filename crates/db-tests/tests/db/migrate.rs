@@ -400,7 +400,10 @@ async fn a_failed_concurrent_index_build_resumes_after_the_data_is_fixed() {
     let Error::Migration(failure) = &e else {
         panic!("expected a migration failure, got {e}");
     };
-    assert_eq!(failure.code.as_deref(), Some("23505"));
+    assert_eq!(
+        failure.code.as_deref(),
+        Some(crmdb_pg::sqlstate::UNIQUE_VIOLATION)
+    );
     assert_eq!((failure.line, failure.statements_done), (Some(3), 1));
     assert!(failure
         .detail

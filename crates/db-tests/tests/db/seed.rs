@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Key, Keyring};
 use crmdb_seed::demo::{DemoOptions, NoProgress, Progress, Table};
 use crmdb_seed::{NewOrganization, SeedError};

@@ -386,7 +386,10 @@ async fn load_organization(
         }
         match copy.finish().await {
             Ok(_) => {}
-            Err(e) if table == Table::Organizations && is_unique_violation(&e) => {
+            Err(e)
+                if table == Table::Organizations
+                    && crmdb_pg::sqlstate::is(&e, &[crmdb_pg::sqlstate::UNIQUE_VIOLATION]) =>
+            {
                 tx.rollback().await.ok();
                 return Ok(false);
             }
@@ -400,13 +403,6 @@ async fn load_organization(
         data.organization_id
     )))?;
     Ok(true)
-}
-
-fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "23505")
 }
 
 /// The end of the chunk that starts at `offset`: about [`CHUNK`] bytes, cut after a row.

@@ -186,10 +186,7 @@ impl Users {
         let Some(user_id) = user_id else {
             return Ok(None);
         };
-        sqlx::query("SELECT set_config('app.current_user_id', $1, true)")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        crmdb_pg::tenancy::set_user(&mut tx, user_id).await?;
         let user = own_account(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user))

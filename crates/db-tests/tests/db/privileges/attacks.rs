@@ -174,7 +174,10 @@ async fn an_oversized_search_text_is_refused_before_any_work() {
         .fetch_all(&mut *tx)
         .await
         .unwrap_err();
-    assert_eq!(crmdb_testkit::sqlstate(&error).as_deref(), Some("22023"));
+    assert_eq!(
+        crmdb_pg::sqlstate::of(&error).as_deref(),
+        Some(crmdb_pg::sqlstate::INVALID_PARAMETER_VALUE)
+    );
     assert!(error.to_string().contains("at most 400"), "{error}");
     drop(tx);
     // 400 bytes are still a search.
@@ -246,7 +249,7 @@ async fn a_session_setting_does_not_outlive_its_request_in_the_pool() {
         .await
         .unwrap_err();
     assert_eq!(
-        crmdb_testkit::sqlstate(&error).as_deref(),
+        crmdb_pg::sqlstate::of(&error).as_deref(),
         Some(INSUFFICIENT_PRIVILEGE),
         "the session role was reset"
     );

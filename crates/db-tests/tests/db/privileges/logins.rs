@@ -40,7 +40,7 @@ async fn without_entering_a_tenant_the_application_login_reads_nothing() {
     for table in &tables {
         let sql = format!("SELECT count(*) FROM {}", q(&table.name));
         match sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut app).await {
-            Err(e) if crmdb_testkit::sqlstate(&e).as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {}
+            Err(e) if crmdb_pg::sqlstate::of(&e).as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {}
             other => failures.push(format!("{}: {other:?}", table.name)),
         }
     }
@@ -67,7 +67,7 @@ async fn in_the_role_without_an_organization_no_organization_s_row_is_visible() 
         let sql = format!("SELECT count(*) FROM {}", q(&table.name));
         match sqlx::query_scalar::<_, i64>(&sql).fetch_one(&mut app).await {
             Ok(0) => {}
-            Err(e) if crmdb_testkit::sqlstate(&e).as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {}
+            Err(e) if crmdb_pg::sqlstate::of(&e).as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {}
             other => failures.push(format!("{}: {other:?}", table.name)),
         }
     }
@@ -129,7 +129,7 @@ async fn reporting_reads_one_organization_and_never_a_credential() {
             .unwrap();
         let error = sqlx::raw_sql(sql).execute(&mut *tx).await.unwrap_err();
         assert_eq!(
-            crmdb_testkit::sqlstate(&error).as_deref(),
+            crmdb_pg::sqlstate::of(&error).as_deref(),
             Some(INSUFFICIENT_PRIVILEGE),
             "{sql}"
         );

@@ -78,7 +78,7 @@ impl Scene {
                 sqlx::raw_sql("COMMIT").execute(&mut conn).await.unwrap();
                 Outcome::Rows(done.rows_affected())
             }
-            Err(e) => Outcome::Refused(crmdb_testkit::sqlstate(&e).unwrap_or_default()),
+            Err(e) => Outcome::Refused(crmdb_pg::sqlstate::of(&e).unwrap_or_default()),
         }
     }
 
@@ -101,7 +101,7 @@ impl Scene {
         sqlx::query_scalar(sql)
             .fetch_all(&mut self.entered_as_a().await)
             .await
-            .map_err(|e| crmdb_testkit::sqlstate(&e).unwrap_or_default())
+            .map_err(|e| crmdb_pg::sqlstate::of(&e).unwrap_or_default())
     }
 
     /// An application login's connection in an open transaction that entered A.
@@ -145,4 +145,4 @@ impl Outcome {
 }
 
 /// SQLSTATE of "permission denied" and of a row refused by a policy.
-pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+pub use crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE;

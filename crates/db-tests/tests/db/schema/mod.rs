@@ -231,7 +231,7 @@ pub async fn catalog_tables(conn: &mut PgConnection) -> Vec<Table> {
 
 /// A catalog identifier quoted for SQL text.
 pub fn q(name: &str) -> String {
-    crmdb_schema::ident::quote_ident(name).expect("catalog names are valid identifiers")
+    crmdb_pg::ident::quote_ident(name).expect("catalog names are valid identifiers")
 }
 
 /// `a, b, c` with each name quoted.
@@ -254,7 +254,7 @@ impl Rejection {
         let db = error.as_database_error();
         let pg = db.and_then(|e| e.try_downcast_ref::<PgDatabaseError>());
         Rejection {
-            sqlstate: crmdb_testkit::sqlstate(error),
+            sqlstate: crmdb_pg::sqlstate::of(error),
             constraint: db.and_then(|e| e.constraint()).map(str::to_owned),
             table: pg.and_then(|e| e.table()).map(str::to_owned),
             column: pg.and_then(|e| e.column()).map(str::to_owned),

@@ -100,7 +100,9 @@ async fn organization_a_cannot_write_into_b() {
         let moved = format!("UPDATE {t} SET organization_id = '{}'", b.org);
         for (what, sql) in [("insert into B", insert), ("move A's row into B", moved)] {
             match probe(&mut conn, &[], &sql).await {
-                Err(r) if r.sqlstate.as_deref() == Some("42501") => {}
+                Err(r)
+                    if r.sqlstate.as_deref()
+                        == Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE) => {}
                 other => failures.push(format!("{table}: {what}: {other:?}")),
             }
         }
@@ -128,7 +130,9 @@ async fn organization_a_cannot_write_into_b() {
                 .unwrap();
             match (granted, probe(&mut conn, &[], &sql).await) {
                 (true, Ok(0)) => {}
-                (false, Err(r)) if r.sqlstate.as_deref() == Some("42501") => {}
+                (false, Err(r))
+                    if r.sqlstate.as_deref()
+                        == Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE) => {}
                 (_, other) => failures.push(format!("{table}: {privilege} of B's rows: {other:?}")),
             }
         }

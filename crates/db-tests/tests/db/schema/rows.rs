@@ -86,7 +86,7 @@ async fn every_not_null_column_rejects_null() {
         let update = format!("UPDATE {} SET {} = NULL", q(&table), q(&column));
         match probe(&mut conn, &[triggers_off(&table)], &update).await {
             Err(r)
-                if r.sqlstate.as_deref() == Some("23502")
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::NOT_NULL_VIOLATION)
                     && r.column.as_deref() == Some(column.as_str())
                     && r.table.as_deref() == Some(table.as_str()) => {}
             other => failures.push(format!("{table}.{column}: {other:?}")),
@@ -165,7 +165,7 @@ async fn every_unique_key_rejects_a_duplicate() {
         let copy = format!("INSERT INTO {0} SELECT * FROM {0}", q(table));
         match probe(&mut conn, &setup, &copy).await {
             Err(r)
-                if r.sqlstate.as_deref() == Some("23505")
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::UNIQUE_VIOLATION)
                     && r.constraint.as_deref() == Some(name.as_str()) => {}
             other => failures.push(format!("{table} {name}: {other:?}")),
         }
@@ -222,7 +222,7 @@ async fn every_foreign_key_rejects_a_missing_parent() {
         let update = format!("UPDATE {} SET {}", q(&table), set.join(", "));
         match probe(&mut conn, &setup, &update).await {
             Err(r)
-                if r.sqlstate.as_deref() == Some("23503")
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::FOREIGN_KEY_VIOLATION)
                     && r.constraint.as_deref() == Some(name.as_str()) => {}
             other => failures.push(format!("{table} {name} ({}): {other:?}", q_list(&columns))),
         }
@@ -637,7 +637,7 @@ async fn every_check_constraint_rejects_its_violating_value() {
         let update = format!("UPDATE {} SET {set}", q(&table));
         match probe(&mut conn, &setup, &update).await {
             Err(r)
-                if r.sqlstate.as_deref() == Some("23514")
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::CHECK_VIOLATION)
                     && r.constraint.as_deref() == Some(name.as_str()) => {}
             other => failures.push(format!("{name} ({set}): {other:?}")),
         }

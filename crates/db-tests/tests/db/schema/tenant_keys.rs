@@ -71,7 +71,7 @@ async fn a_row_of_one_organization_cannot_point_at_another_organizations_row() {
             b = b.org,
         );
         match probe(&mut conn, &[], &update).await {
-            Err(r) if r.sqlstate.as_deref() == Some("23503") => {}
+            Err(r) if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::FOREIGN_KEY_VIOLATION) => {}
             other => failures.push(format!("{table} {name}, all checks on: {other:?}")),
         }
         let mut isolate = vec![format!("ALTER TABLE {} DISABLE TRIGGER ALL", q(&table))];
@@ -82,7 +82,7 @@ async fn a_row_of_one_organization_cannot_point_at_another_organizations_row() {
         );
         match probe(&mut conn, &isolate, &update).await {
             Err(r)
-                if r.sqlstate.as_deref() == Some("23503")
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::FOREIGN_KEY_VIOLATION)
                     && r.constraint.as_deref() == Some(name.as_str()) => {}
             other => failures.push(format!("{table} {name}, alone: {other:?}")),
         }

@@ -165,7 +165,8 @@ async fn audit_logs_refuse_update_and_delete() {
             .map_err(|e| Rejection::of(&e));
         match refused {
             Err(r)
-                if r.sqlstate.as_deref() == Some("42501") && r.message.contains("append-only") => {}
+                if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE)
+                    && r.message.contains("append-only") => {}
             other => panic!("{sql} as the owner: {other:?}"),
         }
     }
@@ -185,7 +186,8 @@ async fn audit_logs_refuse_update_and_delete() {
             .await
             .map_err(|e| Rejection::of(&e));
         match refused {
-            Err(r) if r.sqlstate.as_deref() == Some("42501") => {}
+            Err(r) if r.sqlstate.as_deref() == Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE) => {
+            }
             other => panic!("{sql} as crm_app: {other:?}"),
         }
         tx.rollback().await.unwrap();

@@ -3,7 +3,7 @@
 //! its organization filter still sees one organization only.
 
 use chrono::{Duration, Utc};
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::ident::quote_ident;
 use crmdb_store::models::{
     AiChannel, CalendarProvider, CalendarSyncStatus, Channel, CommunicationStatus,
     MarketingPlatform, MemberRole, SuccessMetric, TemplateCategory, TemplateChannel, VoipProvider,
@@ -514,7 +514,10 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
         .execute(&mut *tx)
         .await
         .unwrap_err();
-    assert_eq!(crmdb_testkit::sqlstate(&refused).as_deref(), Some("42501"));
+    assert_eq!(
+        crmdb_pg::sqlstate::of(&refused).as_deref(),
+        Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE)
+    );
     drop(tx);
 
     // Without an organization the application role sees nothing at all (fail closed).

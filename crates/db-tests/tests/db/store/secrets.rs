@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use crmdb_schema::ident::quote_ident;
+use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Key, Keyring};
 use crmdb_store::models::{
     CalendarProvider, MarketingPlatform, MemberRole, VoipProvider, WhatsappProvider,

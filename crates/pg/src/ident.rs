@@ -1,5 +1,5 @@
-//! The one audited place where a dynamic SQL identifier (a database, role or table name that
-//! cannot be a bound parameter) is turned into SQL text.
+//! Identifier and literal quoting: the one audited place where a dynamic SQL identifier (a
+//! database, role or table name that cannot be a bound parameter) is turned into SQL text.
 
 /// Quotes `name` as a PostgreSQL identifier: wrapped in double quotes, inner quotes doubled.
 /// A NUL byte cannot occur in an identifier, so it is refused rather than silently cut.
