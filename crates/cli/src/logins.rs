@@ -69,12 +69,9 @@ pub async fn embedded(
     let mut conn = PgConnection::connect_with(&database.options)
         .await
         .context("could not connect to look up the logins")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)")
-            .bind(login.name)
-            .fetch_one(&mut conn)
-            .await
-            .context("could not look up the logins")?;
+    let exists = crmdb_schema::roles::role_exists(&mut conn, login.name)
+        .await
+        .context("could not look up the logins")?;
     conn.close().await.ok();
     if exists {
         if let Ok(password) = std::fs::read_to_string(&path) {

@@ -183,7 +183,8 @@ async fn prepare_locked(conn: &mut PgConnection) -> Result<(), RolesError> {
     Ok(())
 }
 
-async fn role_exists(conn: &mut PgConnection, role: &str) -> Result<bool, RolesError> {
+/// Whether a role (or login) named `role` exists in the cluster.
+pub async fn role_exists(conn: &mut PgConnection, role: &str) -> Result<bool, RolesError> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1)")
         .bind(role)
         .fetch_one(&mut *conn)
