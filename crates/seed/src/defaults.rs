@@ -111,12 +111,12 @@ pub fn whatsapp_components(content: &str) -> serde_json::Value {
 
 /// Inserts the plans of the catalogue that are missing (by code).
 pub async fn seed_globals(conn: &mut PgConnection) -> Result<SeedReport, SeedError> {
-    insert_plans(conn, None).await
+    seed_globals_at(conn, None).await
 }
 
-/// Inserts the missing plans, created at `at` (the demo's fixed time, so its data repeats
-/// byte for byte) or now.
-pub(crate) async fn insert_plans(
+/// [`seed_globals`], the plans inserted created at `at` instead of now when given: the
+/// demo passes its fixed time so its data repeats byte for byte.
+pub async fn seed_globals_at(
     conn: &mut PgConnection,
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<SeedReport, SeedError> {

@@ -1,15 +1,16 @@
 //! Seeds: the defaults every organization gets (plan catalogue, pipeline, templates, VoIP
-//! configs, scoring model) read from the data files of `seeds/`, and the deterministic
-//! pt-BR demo-data generator that loads every table with `COPY`.
+//! configs, scoring model) read from the data files of `seeds/`, the creation of an
+//! organization together with them, and the `{{variable}}` engine of message templates.
+//! What the data layer needs at run time; the demo data lives in `crmdb-demo`.
 
 pub mod data;
 pub mod defaults;
-pub mod demo;
 pub mod ids;
 pub mod template;
 
 pub use defaults::{
-    create_organization, seed_all, seed_globals, seed_organization, NewOrganization, SeedReport,
+    create_organization, seed_all, seed_globals, seed_globals_at, seed_organization,
+    NewOrganization, SeedReport,
 };
 
 /// What can go wrong while seeding.
@@ -23,21 +24,6 @@ pub enum SeedError {
 
     #[error("organization slug {slug:?} is already taken")]
     SlugTaken { slug: String },
-
-    #[error(
-        "the demo load was interrupted: {loaded} organization(s) committed, the ones in \
-         flight rolled back; run the same command again to load the remaining {remaining}"
-    )]
-    Interrupted { loaded: u32, remaining: u32 },
-
-    #[error(
-        "loading demo data needs a superuser or a BYPASSRLS role: COPY cannot write to \
-         tables whose row-level security is forced"
-    )]
-    NeedsBypassRls,
-
-    #[error("the demo generator failed: {0}")]
-    Generator(String),
 
     #[error("database error while {doing}")]
     Database {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use crmdb_demo::{DemoOptions, NoProgress};
 use crmdb_pg::ident::quote_ident;
-use crmdb_seed::demo::{DemoOptions, NoProgress};
 use crmdb_store::hot::{self, HotQuery, HOT_QUERIES};
 use crmdb_store::models::{AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead};
 use crmdb_store::ops::jobs::Worker;
@@ -210,7 +210,7 @@ async fn prepare(
         seed,
         connections: 2,
     };
-    let report = crmdb_seed::demo::load(
+    let report = crmdb_demo::load(
         bench,
         ctx.keyring()?,
         &demo,

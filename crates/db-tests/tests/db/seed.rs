@@ -8,9 +8,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use crmdb_demo::{DemoError, DemoOptions, NoProgress, Progress, Table};
 use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Key, Keyring};
-use crmdb_seed::demo::{DemoOptions, NoProgress, Progress, Table};
 use crmdb_seed::{NewOrganization, SeedError};
 use sqlx::{Acquire, PgConnection};
 use tokio::sync::Notify;
@@ -69,8 +69,8 @@ fn demo(organizations: u32, leads_per_org: u32, seed: u64) -> DemoOptions {
     }
 }
 
-async fn load(db: &crmdb_testkit::TestDb, options: &DemoOptions) -> crmdb_seed::demo::DemoReport {
-    crmdb_seed::demo::load(
+async fn load(db: &crmdb_testkit::TestDb, options: &DemoOptions) -> crmdb_demo::DemoReport {
+    crmdb_demo::load(
         &db.superuser_url().parse().unwrap(),
         keyring(),
         options,
@@ -217,6 +217,20 @@ async fn creating_an_organization_seeds_it_in_the_same_transaction() {
         matches!(taken, Err(SeedError::SlugTaken { .. })),
         "{taken:?}"
     );
+}
+
+#[tokio::test]
+async fn a_database_is_fresh_for_the_demo_until_it_has_an_organization() {
+    let db = crmdb_testkit::migrated_db().await;
+    let mut conn = db.superuser_connect().await;
+    assert!(crmdb_demo::is_fresh_database(&mut conn).await.unwrap());
+    crmdb_seed::seed_all(&mut conn).await.unwrap();
+    assert!(
+        crmdb_demo::is_fresh_database(&mut conn).await.unwrap(),
+        "the plan catalogue is no organization"
+    );
+    create(&mut conn, "Padaria Aurora", "padaria-aurora").await;
+    assert!(!crmdb_demo::is_fresh_database(&mut conn).await.unwrap());
 }
 
 #[tokio::test]
@@ -393,7 +407,7 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         done: AtomicU32::new(0),
         notify: notify.clone(),
     });
-    let interrupted = crmdb_seed::demo::load(
+    let interrupted = crmdb_demo::load(
         &db.superuser_url().parse().unwrap(),
         keyring(),
         &options,
@@ -401,7 +415,7 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         async move { notify.notified().await },
     )
     .await;
-    let Err(SeedError::Interrupted { loaded, remaining }) = interrupted else {
+    let Err(DemoError::Interrupted { loaded, remaining }) = interrupted else {
         panic!("expected an interruption: {interrupted:?}");
     };
     assert!((2..12).contains(&loaded), "{loaded} loaded");

@@ -5,8 +5,7 @@ use std::io::IsTerminal as _;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use crmdb_seed::demo::{DemoOptions, DemoReport, Progress, Table};
-use crmdb_seed::SeedError;
+use crmdb_demo::{DemoError, DemoOptions, DemoReport, Progress, Table};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::context::Context;
@@ -44,7 +43,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             std::future::pending::<()>().await;
         }
     };
-    let result = crmdb_seed::demo::load(
+    let result = crmdb_demo::load(
         &database.options,
         keyring,
         &options,
@@ -55,7 +54,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     bars.finish();
     match result {
         Ok(report) => print_report(ctx, &report),
-        Err(error @ SeedError::Interrupted { .. }) => {
+        Err(error @ DemoError::Interrupted { .. }) => {
             eprintln!("{error}");
             Err(Exit(130).into())
         }

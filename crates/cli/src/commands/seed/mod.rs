@@ -76,7 +76,7 @@ pub fn describe(report: &SeedReport) -> Vec<String> {
 }
 
 /// The demo `crmdb up` loads into a database without organizations.
-const UP_DEMO: crmdb_seed::demo::DemoOptions = crmdb_seed::demo::DemoOptions {
+const UP_DEMO: crmdb_demo::DemoOptions = crmdb_demo::DemoOptions {
     organizations: 3,
     leads_per_org: 200,
     seed: 42,
@@ -87,7 +87,7 @@ const UP_DEMO: crmdb_seed::demo::DemoOptions = crmdb_seed::demo::DemoOptions {
 #[derive(Debug, serde::Serialize)]
 pub struct UpSeed {
     pub defaults: SeedReport,
-    pub demo: Option<crmdb_seed::demo::DemoReport>,
+    pub demo: Option<crmdb_demo::DemoReport>,
     /// Why no demo was loaded, when none was.
     pub demo_skipped: Option<String>,
 }
@@ -132,8 +132,7 @@ pub async fn seed_for_up(
     let mut conn = sqlx::PgConnection::connect_with(options)
         .await
         .context("could not connect to seed the database")?;
-    let fresh: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM organizations)")
-        .fetch_one(&mut conn)
+    let fresh = crmdb_demo::is_fresh_database(&mut conn)
         .await
         .context("could not look for organizations")?;
     let defaults = crmdb_seed::seed_all(&mut conn)
@@ -150,16 +149,11 @@ pub async fn seed_for_up(
     } else if fresh {
         match ctx.keyring() {
             Ok(keyring) => {
-                let progress = std::sync::Arc::new(crmdb_seed::demo::NoProgress);
-                let report = crmdb_seed::demo::load(
-                    options,
-                    keyring,
-                    &UP_DEMO,
-                    progress,
-                    std::future::pending(),
-                )
-                .await
-                .context("could not load the demo data")?;
+                let progress = std::sync::Arc::new(crmdb_demo::NoProgress);
+                let report =
+                    crmdb_demo::load(options, keyring, &UP_DEMO, progress, std::future::pending())
+                        .await
+                        .context("could not load the demo data")?;
                 seeded.demo = Some(report);
             }
             Err(error) => seeded.demo_skipped = Some(format!("{error:#}")),

@@ -2,13 +2,13 @@
 //! over every channel, notes, tasks, tags, favorites, template usage, notifications, AI
 //! conversations, analytics events, calendar events, webhook deliveries and audit entries.
 
+use crmdb_seed::template::render;
 use uuid::Uuid;
 
 use super::{brl, local_date_time, money, Gen, OrgRefs, BASE, DAY, HOUR, MINUTE};
-use crate::demo::copy::Ts;
-use crate::demo::tables::Table;
-use crate::demo::words::ascii_fold;
-use crate::template::render;
+use crate::copy::Ts;
+use crate::tables::Table;
+use crate::words::ascii_fold;
 
 const SOURCES: [&str; 10] = [
     "whatsapp",

@@ -13,12 +13,12 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crmdb_secrets::{Binding, Keyring, Sealed, SecretString};
+use crmdb_seed::data::Defaults;
 
-use super::copy::{CopyBuf, Field, Ts};
-use super::tables::Table;
-use super::words::{slugify, words, Words};
-use crate::data::Defaults;
+use crate::copy::{CopyBuf, Field, Ts};
 use crate::ids;
+use crate::tables::Table;
+use crate::words::{slugify, words, Words};
 
 /// The demo's "now": 2026-01-01T00:00:00Z. Every created_at is at or before it.
 pub const BASE: i64 = 1_767_225_600_000;
@@ -444,5 +444,36 @@ mod tests {
         assert_ne!(a.id, other_seed.id);
         assert!(a.created < BASE);
         assert!(a.slug.len() <= 63 && a.slug.ends_with(&a.slug[a.slug.len() - 8..]));
+    }
+
+    #[test]
+    fn generated_rows_match_their_copy_column_lists_and_repeat() {
+        let keyring = Keyring::new(vec![crmdb_secrets::Key::from_bytes([1; 32])]).unwrap();
+        let plans = vec![PlanRef {
+            code: "pro".into(),
+            id: Uuid::from_u128(1),
+            price_cents: 29900,
+            yearly: false,
+        }];
+        let shared = Shared::new(keyring, Defaults::load().unwrap(), plans, 9, 30).unwrap();
+        let data = generate(&shared, header(9, 0));
+        for (table, buf) in Table::ALL.iter().zip(&data.tables) {
+            assert!(buf.rows > 0, "{} has rows", table.name());
+            let text = std::str::from_utf8(&buf.bytes).unwrap();
+            for line in text.lines() {
+                assert_eq!(
+                    line.split('\t').count(),
+                    table.columns(),
+                    "{}: {line}",
+                    table.name()
+                );
+            }
+        }
+        let again = generate(&shared, header(9, 0));
+        assert!(data
+            .tables
+            .iter()
+            .zip(&again.tables)
+            .all(|(a, b)| a.bytes == b.bytes));
     }
 }

@@ -2,14 +2,14 @@
 //! demo's timestamps and usage counts), WhatsApp and VoIP setup, tags, custom fields,
 //! calendar, marketing and webhook integrations, API keys and background jobs.
 
+use crmdb_seed::defaults::{
+    pipeline_id, scoring_model_id, stage_id, template_id, voip_config_id, whatsapp_components,
+};
 use uuid::Uuid;
 
 use super::{Gen, OrgRefs, BASE, DAY, HOUR, MINUTE};
-use crate::defaults::{
-    pipeline_id, scoring_model_id, stage_id, template_id, voip_config_id, whatsapp_components,
-};
-use crate::demo::copy::{Bytea, TextArray, Ts};
-use crate::demo::tables::Table;
+use crate::copy::{Bytea, TextArray, Ts};
+use crate::tables::Table;
 
 impl Gen<'_> {
     /// The defaults and the organization-wide rows the leads refer to.

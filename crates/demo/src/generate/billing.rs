@@ -5,8 +5,8 @@
 use uuid::Uuid;
 
 use super::{Gen, PlanRef, BASE, DAY, HOUR, MINUTE};
-use crate::demo::copy::Ts;
-use crate::demo::tables::Table;
+use crate::copy::Ts;
+use crate::tables::Table;
 
 impl Gen<'_> {
     pub(super) fn billing(&mut self) {

@@ -3,16 +3,16 @@
 //! INSERT per row) on exactly the rows `crmdb seed demo` loads. Plans are referenced by
 //! their stable seed ids, so load into a database seeded with `crmdb seed`.
 //!
-//! cargo run --release -p crmdb-seed --example demo_dump -- DIR ORGS LEADS SEED
+//! cargo run --release -p crmdb-demo --example demo_dump -- DIR ORGS LEADS SEED
 //! (the key comes from CRMDB_ENCRYPTION_KEY)
 
 use std::io::Write as _;
 
+use crmdb_demo::generate::{generate, header, PlanRef, Shared};
+use crmdb_demo::Table;
 use crmdb_secrets::{Keyring, SecretString};
 use crmdb_seed::data::Defaults;
 use crmdb_seed::defaults::plan_id;
-use crmdb_seed::demo::generate::{generate, header, PlanRef, Shared};
-use crmdb_seed::demo::Table;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -1,28 +1,21 @@
-//! The demo data: a deterministic generator of realistic pt-BR organizations and a loader
-//! that streams them into every table with `COPY`, one transaction per organization, on
-//! parallel connections. An interrupted load leaves only complete organizations behind,
-//! and a re-run with the same seed skips them (resumable).
-
-pub mod copy;
-pub mod generate;
-pub mod tables;
-pub mod words;
+//! The loader: streams the generated organizations into every table with `COPY`, one
+//! transaction per organization, on parallel connections. An interrupted load leaves only
+//! complete organizations behind, and a re-run with the same seed skips them (resumable).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crmdb_seed::data::Defaults;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::{mpsc, watch, Mutex};
 use uuid::Uuid;
 
-use crate::data::Defaults;
-use crate::{db, SeedError};
-use generate::{OrgData, PlanRef, Shared};
-pub use generate::{BASE, DEMO_PASSWORD};
-pub use tables::Table;
+use crate::generate::{self, OrgData, PlanRef, Shared, BASE};
+use crate::tables::Table;
+use crate::{db, DemoError};
 
 /// How much demo data to load, and from which seed.
 #[derive(Debug, Clone)]
@@ -86,7 +79,7 @@ const CHUNK: usize = 1 << 20;
 /// Loads the demo: the plan catalogue first, then every organization of `demo` that is
 /// not in the database yet, each in its own transaction. When `interrupt` completes, the
 /// organizations in flight are rolled back and the load ends with
-/// [`SeedError::Interrupted`]; the committed ones stay, and a re-run loads the rest.
+/// [`DemoError::Interrupted`]; the committed ones stay, and a re-run loads the rest.
 /// COPY into tables with forced row-level security needs a superuser or BYPASSRLS role.
 pub async fn load(
     options: &PgConnectOptions,
@@ -94,7 +87,7 @@ pub async fn load(
     demo: &DemoOptions,
     progress: Arc<dyn Progress>,
     interrupt: impl Future<Output = ()> + Send + 'static,
-) -> Result<DemoReport, SeedError> {
+) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
     let mut conn = PgConnection::connect_with(options)
         .await
@@ -106,10 +99,10 @@ pub async fn load(
     .await
     .map_err(db("checking the role"))?;
     if !bypass {
-        return Err(SeedError::NeedsBypassRls);
+        return Err(DemoError::NeedsBypassRls);
     }
     let base = chrono::DateTime::from_timestamp_millis(BASE);
-    crate::defaults::insert_plans(&mut conn, base).await?;
+    crmdb_seed::seed_globals_at(&mut conn, base).await?;
     let plans = plans(&mut conn).await?;
 
     let headers: Vec<_> = (0..demo.organizations)
@@ -135,8 +128,8 @@ pub async fn load(
     let shared =
         tokio::task::spawn_blocking(move || Shared::new(keyring, defaults, plans, seed, leads))
             .await
-            .map_err(|e| SeedError::Generator(e.to_string()))?
-            .map_err(|e| SeedError::Generator(e.to_string()))?;
+            .map_err(|e| DemoError::Generator(e.to_string()))?
+            .map_err(|e| DemoError::Generator(e.to_string()))?;
     let shared = Arc::new(shared);
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -207,7 +200,7 @@ pub async fn load(
                 failure.get_or_insert(error);
             }
             Err(join) => {
-                failure.get_or_insert(SeedError::Generator(join.to_string()));
+                failure.get_or_insert(DemoError::Generator(join.to_string()));
             }
         }
     }
@@ -215,7 +208,7 @@ pub async fn load(
     watcher.abort();
     if let Some(error) = failure {
         return Err(match error {
-            SeedError::Interrupted { .. } => SeedError::Interrupted {
+            DemoError::Interrupted { .. } => DemoError::Interrupted {
                 loaded,
                 remaining: to_load - loaded - raced,
             },
@@ -223,7 +216,7 @@ pub async fn load(
         });
     }
     if *stop_rx.borrow() && loaded + raced < to_load {
-        return Err(SeedError::Interrupted {
+        return Err(DemoError::Interrupted {
             loaded,
             remaining: to_load - loaded - raced,
         });
@@ -259,9 +252,18 @@ pub async fn load(
     })
 }
 
+/// True when the database has no organization yet: `crmdb up` loads the demo only into
+/// such a database, so demo tenants never appear next to real ones.
+pub async fn is_fresh_database(conn: &mut PgConnection) -> Result<bool, DemoError> {
+    sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM organizations)")
+        .fetch_one(conn)
+        .await
+        .map_err(db("looking for organizations"))
+}
+
 /// The paid and free plans of the catalogue as the database has them (their ids may
 /// predate the seed's stable ids), cheapest first.
-async fn plans(conn: &mut PgConnection) -> Result<Vec<PlanRef>, SeedError> {
+async fn plans(conn: &mut PgConnection) -> Result<Vec<PlanRef>, DemoError> {
     let rows: Vec<(String, Uuid, i64, String)> = sqlx::query_as(
         "SELECT code, id, price_cents, billing_interval FROM plans \
          WHERE is_active ORDER BY price_cents, code",
@@ -288,7 +290,7 @@ struct WorkerStats {
     tables: Vec<(u64, Duration)>,
 }
 
-type WorkerResult = Result<WorkerStats, (WorkerStats, SeedError)>;
+type WorkerResult = Result<WorkerStats, (WorkerStats, DemoError)>;
 
 /// Loads organizations from the queue until it is empty or the load stops.
 async fn worker(
@@ -310,7 +312,7 @@ async fn worker(
         if *stop.borrow() {
             return Err((
                 stats,
-                SeedError::Interrupted {
+                DemoError::Interrupted {
                     loaded: 0,
                     remaining: 0,
                 },
@@ -349,7 +351,7 @@ async fn load_organization(
     stop: &watch::Receiver<bool>,
     progress: &dyn Progress,
     stats: &mut [(u64, Duration)],
-) -> Result<bool, SeedError> {
+) -> Result<bool, DemoError> {
     let doing = |table: Table| {
         format!(
             "loading {} of organization {}",
@@ -373,7 +375,7 @@ async fn load_organization(
             if *stop.borrow() {
                 copy.abort("interrupted").await.ok();
                 tx.rollback().await.ok();
-                return Err(SeedError::Interrupted {
+                return Err(DemoError::Interrupted {
                     loaded: 0,
                     remaining: 0,
                 });
@@ -431,37 +433,5 @@ mod tests {
             ends.push(end);
         }
         assert_eq!(ends.len(), 4, "2.4 MB in three chunks: {ends:?}");
-    }
-
-    #[test]
-    fn generated_rows_match_their_copy_column_lists_and_repeat() {
-        let keyring =
-            crmdb_secrets::Keyring::new(vec![crmdb_secrets::Key::from_bytes([1; 32])]).unwrap();
-        let plans = vec![PlanRef {
-            code: "pro".into(),
-            id: Uuid::from_u128(1),
-            price_cents: 29900,
-            yearly: false,
-        }];
-        let shared = Shared::new(keyring, Defaults::load().unwrap(), plans, 9, 30).unwrap();
-        let data = generate::generate(&shared, generate::header(9, 0));
-        for (table, buf) in Table::ALL.iter().zip(&data.tables) {
-            assert!(buf.rows > 0, "{} has rows", table.name());
-            let text = std::str::from_utf8(&buf.bytes).unwrap();
-            for line in text.lines() {
-                assert_eq!(
-                    line.split('\t').count(),
-                    table.columns(),
-                    "{}: {line}",
-                    table.name()
-                );
-            }
-        }
-        let again = generate::generate(&shared, generate::header(9, 0));
-        assert!(data
-            .tables
-            .iter()
-            .zip(&again.tables)
-            .all(|(a, b)| a.bytes == b.bytes));
     }
 }

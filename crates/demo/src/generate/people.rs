@@ -4,9 +4,9 @@
 use uuid::Uuid;
 
 use super::{Gen, Member, BASE, DAY, HOUR, MINUTE};
-use crate::demo::copy::{Bytea, TextArray, Ts};
-use crate::demo::tables::Table;
-use crate::demo::words::ascii_fold;
+use crate::copy::{Bytea, TextArray, Ts};
+use crate::tables::Table;
+use crate::words::ascii_fold;
 
 impl Gen<'_> {
     pub(super) fn people(&mut self) {

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 macro_rules! list {
     ($file:literal) => {
-        include_str!(concat!("../../../../seeds/demo/", $file))
+        include_str!(concat!("../../../seeds/demo/", $file))
     };
 }
 
