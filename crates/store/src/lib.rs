@@ -11,8 +11,8 @@
 //! - [`ops`]: the operations, one module per area;
 //! - [`sealing`] and [`rotation`]: secrets sealed at rest and their re-sealing under a new key;
 //! - [`hot`]: the SQL of the schema catalog's hot queries, shared with `crmdb bench`;
-//! - [`Error`]: not found, conflict (naming the constraint), invalid input (naming the field
-//!   and rule), forbidden.
+//! - [`Error`]: not found (naming one of the [`entity`] names), conflict (naming the
+//!   constraint), invalid input (naming the field and rule), forbidden.
 
 mod db;
 mod error;
@@ -24,4 +24,4 @@ pub mod sealing;
 mod validate;
 
 pub use db::{Db, Tenant, TenantTx, APP_ROLE};
-pub use error::{Error, Result};
+pub use error::{entity, Error, Result};

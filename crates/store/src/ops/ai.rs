@@ -5,10 +5,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{AiChannel, AiConversation};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A conversation to start.
@@ -35,10 +35,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "conversation",
-};
-
 impl Conversations {
     /// Starts a conversation with no messages.
     pub async fn start(&self, new: &NewConversation) -> Result<AiConversation> {
@@ -57,7 +53,7 @@ impl Conversations {
                 .bind(&new.model)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", "lead"))
+                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", entity::LEAD))
             })
             .await
     }
@@ -68,7 +64,7 @@ impl Conversations {
             .row_by_id(
                 "SELECT * FROM ai_conversations WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::CONVERSATION,
             )
             .await
     }
@@ -105,7 +101,7 @@ impl Conversations {
                 .bind(tokens)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::CONVERSATION))
             })
             .await
     }
@@ -133,7 +129,7 @@ impl Conversations {
                 .bind(handoff_reason)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::CONVERSATION))
             })
             .await
     }
@@ -160,7 +156,7 @@ impl Conversations {
             .delete_by_id(
                 "DELETE FROM ai_conversations WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::CONVERSATION,
             )
             .await
     }

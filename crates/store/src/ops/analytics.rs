@@ -5,10 +5,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::AnalyticsEvent;
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// An event to record.
@@ -79,7 +79,7 @@ impl Analytics {
                 .bind(event.occurred_at)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_analytics_events_leads", "lead"))
+                .map_err(|e| Error::from(e).missing_parent("fk_analytics_events_leads", entity::LEAD))
             })
             .await
     }
@@ -90,7 +90,7 @@ impl Analytics {
             .row_by_id(
                 "SELECT * FROM analytics_events WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound { entity: "event" },
+                entity::EVENT,
             )
             .await
     }

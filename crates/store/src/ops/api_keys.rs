@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::ApiKey;
 use crate::sealing;
 use crate::validate;
@@ -28,8 +28,6 @@ impl Tenant {
         }
     }
 }
-
-const NOT_FOUND: Error = Error::NotFound { entity: "api key" };
 
 impl ApiKeys {
     /// Stores `key` for `service_name` (lower-case, e.g. `openai`) under `key_name`.
@@ -86,7 +84,7 @@ impl ApiKeys {
             .row_by_id(
                 "SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }
@@ -109,7 +107,7 @@ impl ApiKeys {
                 "UPDATE api_keys SET last_used_at = now() \
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await?;
         if !row.is_active {
@@ -136,7 +134,7 @@ impl ApiKeys {
                  RETURNING *",
                 id,
                 active,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }
@@ -147,7 +145,7 @@ impl ApiKeys {
             .delete_by_id(
                 "DELETE FROM api_keys WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }

@@ -6,11 +6,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{Channel, Communication, CommunicationStatus};
-use crate::ops::common::next_cursor;
-use crate::ops::leads::page_size;
+use crate::ops::common::{next_cursor, page_size};
 use crate::validate;
 
 /// A message received from a provider webhook.
@@ -93,15 +92,11 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "communication",
-};
-
 fn references(error: sqlx::Error) -> Error {
     Error::from(error)
-        .missing_parent("fk_communications_leads", "lead")
-        .missing_parent("fk_communications_organization_members", "member")
-        .missing_parent("fk_communications_message_templates", "template")
+        .missing_parent("fk_communications_leads", entity::LEAD)
+        .missing_parent("fk_communications_organization_members", entity::MEMBER)
+        .missing_parent("fk_communications_message_templates", entity::TEMPLATE)
 }
 
 impl Communications {
@@ -209,7 +204,7 @@ impl Communications {
             .row_by_id(
                 "SELECT * FROM communications WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::COMMUNICATION,
             )
             .await
     }
@@ -235,7 +230,7 @@ impl Communications {
                 .bind(external_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::COMMUNICATION))
             })
             .await
     }
@@ -246,7 +241,7 @@ impl Communications {
             .delete_by_id(
                 "DELETE FROM communications WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::COMMUNICATION,
             )
             .await
     }

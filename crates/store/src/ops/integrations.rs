@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{
     CalendarIntegration, CalendarProvider, CalendarSyncStatus, MarketingIntegration,
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
@@ -57,13 +57,6 @@ impl Tenant {
     }
 }
 
-const CALENDAR_NOT_FOUND: Error = Error::NotFound {
-    entity: "calendar integration",
-};
-const MARKETING_NOT_FOUND: Error = Error::NotFound {
-    entity: "marketing integration",
-};
-
 /// Sealed access and refresh tokens of one row, under the same key.
 struct SealedTokens {
     key_id: String,
@@ -98,9 +91,7 @@ impl Integrations {
         let keyring = self.tenant.db().keyring()?;
         let org = self.tenant.organization_id();
         let (Some(key_id), Some(access)) = (key_id, access) else {
-            return Err(Error::NotFound {
-                entity: "stored token",
-            });
+            return Err(Error::not_found(entity::STORED_TOKEN));
         };
         let access_token = sealing::open(keyring, org, table, ACCESS, key_id.clone(), access)?;
         let refresh_token = refresh
@@ -151,7 +142,10 @@ impl Integrations {
                 .await
                 .map_err(|e| {
                     Error::from(e)
-                        .missing_parent("fk_calendar_integrations_organization_members", "member")
+                        .missing_parent(
+                            "fk_calendar_integrations_organization_members",
+                            entity::MEMBER,
+                        )
                 })
             })
             .await
@@ -163,7 +157,7 @@ impl Integrations {
             .row_by_id(
                 "SELECT * FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                CALENDAR_NOT_FOUND,
+                entity::CALENDAR_INTEGRATION,
             )
             .await
     }
@@ -210,7 +204,7 @@ impl Integrations {
                 .bind(sync_cursor)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(CALENDAR_NOT_FOUND)
+                .ok_or(Error::not_found(entity::CALENDAR_INTEGRATION))
             })
             .await
     }
@@ -221,7 +215,7 @@ impl Integrations {
             .delete_by_id(
                 "DELETE FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                CALENDAR_NOT_FOUND,
+                entity::CALENDAR_INTEGRATION,
             )
             .await
     }
@@ -270,7 +264,7 @@ impl Integrations {
             .row_by_id(
                 "SELECT * FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
@@ -299,7 +293,7 @@ impl Integrations {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
                 imported,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
@@ -310,7 +304,7 @@ impl Integrations {
             .delete_by_id(
                 "DELETE FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
@@ -359,9 +353,7 @@ impl Integrations {
             .row_by_id(
                 "SELECT * FROM whatsapp_configs WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound {
-                    entity: "whatsapp config",
-                },
+                entity::WHATSAPP_CONFIG,
             )
             .await?;
         self.open_credentials(
@@ -409,9 +401,7 @@ impl Integrations {
                 .bind(cost_per_minute)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "pending voip config",
-                })
+                .ok_or(Error::not_found(entity::PENDING_VOIP_CONFIG))
             })
             .await
     }
@@ -423,9 +413,7 @@ impl Integrations {
             .row_by_id(
                 "SELECT * FROM voip_configs WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound {
-                    entity: "voip config",
-                },
+                entity::VOIP_CONFIG,
             )
             .await?;
         self.open_credentials(
@@ -443,9 +431,7 @@ impl Integrations {
         ciphertext: Option<Vec<u8>>,
     ) -> Result<SecretString> {
         let (Some(key_id), Some(ciphertext)) = (key_id, ciphertext) else {
-            return Err(Error::NotFound {
-                entity: "stored credentials",
-            });
+            return Err(Error::not_found(entity::STORED_CREDENTIALS));
         };
         sealing::open(
             self.tenant.db().keyring()?,

@@ -11,10 +11,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::{Db, Tenant};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{BackgroundJob, JobStatus};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A job to enqueue.
@@ -73,8 +73,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "job" };
-
 impl Jobs {
     /// Enqueues a job.
     pub async fn enqueue(&self, new: &NewJob) -> Result<BackgroundJob> {
@@ -121,18 +119,12 @@ impl Jobs {
 
     /// A job.
     pub async fn get(&self, id: Uuid) -> Result<BackgroundJob> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM background_jobs WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM background_jobs WHERE organization_id = $1 AND id = $2",
+                id,
+                entity::JOB,
+            )
             .await
     }
 
@@ -168,9 +160,7 @@ impl Jobs {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "queued job",
-                })
+                .ok_or(Error::not_found(entity::QUEUED_JOB))
             })
             .await
     }
@@ -191,7 +181,7 @@ impl Jobs {
                 .bind(worker)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(HELD)
+                .ok_or(Error::not_found(entity::HELD_JOB))
             })
             .await
     }
@@ -212,7 +202,7 @@ impl Jobs {
                 .bind(worker)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(HELD)?;
+                .ok_or(Error::not_found(entity::HELD_JOB))?;
                 Ok(sqlx::query_as(
                     "UPDATE background_jobs SET \
                          status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
@@ -232,10 +222,6 @@ impl Jobs {
             .await
     }
 }
-
-const HELD: Error = Error::NotFound {
-    entity: "running job held by this worker",
-};
 
 /// A worker that claims jobs of every organization.
 ///

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
 use crate::ops::organizations::own_account;
 use crate::sealing;
@@ -35,8 +35,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "member" };
-
 impl Members {
     /// Every member, oldest first.
     pub async fn list(&self) -> Result<Vec<OrganizationMember>> {
@@ -60,7 +58,7 @@ impl Members {
             .row_by_id(
                 "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
                 user_id,
-                NOT_FOUND,
+                entity::MEMBER,
             )
             .await
     }
@@ -119,7 +117,7 @@ impl Members {
                 .map_err(|e| {
                     Error::from(e).missing_parent(
                         "fk_organization_invitations_organization_members",
-                        "member",
+                        entity::MEMBER,
                     )
                 })
             })
@@ -156,9 +154,7 @@ impl Members {
                  RETURNING organization_id, id, email, role, invited_by, expires_at, \
                            accepted_at, revoked_at, created_at, updated_at",
                 id,
-                Error::NotFound {
-                    entity: "invitation",
-                },
+                entity::INVITATION,
             )
             .await
     }
@@ -187,9 +183,7 @@ impl Members {
                     .bind(&token_hash)
                     .fetch_optional(&mut **tx)
                     .await?
-                    .ok_or(Error::NotFound {
-                        entity: "invitation",
-                    })?;
+                    .ok_or(Error::not_found(entity::INVITATION))?;
                 if invitation.expires_at <= Utc::now() {
                     return Err(Error::forbidden("the invitation has expired"));
                 }
@@ -231,7 +225,7 @@ impl Members {
                 .bind(role)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::MEMBER))
             })
             .await
     }
@@ -251,7 +245,7 @@ impl Members {
                 .await?
                 .rows_affected();
                 if removed == 0 {
-                    return Err(NOT_FOUND);
+                    return Err(Error::not_found(entity::MEMBER));
                 }
                 Ok(())
             })
@@ -278,8 +272,11 @@ async fn insert_member(
     .await
     .map_err(|e| {
         Error::from(e)
-            .missing_parent("fk_organization_members_users", "user")
-            .missing_parent("fk_organization_members_organization_members", "member")
+            .missing_parent("fk_organization_members_users", entity::USER)
+            .missing_parent(
+                "fk_organization_members_organization_members",
+                entity::MEMBER,
+            )
     })
 }
 

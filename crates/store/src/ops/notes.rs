@@ -3,8 +3,9 @@
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::LeadNote;
+use crate::ops::leads::require_lead;
 use crate::validate;
 
 /// The lead notes of one organization.
@@ -22,8 +23,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "note" };
-
 impl Notes {
     /// Writes a note on a lead.
     pub async fn create(
@@ -36,7 +35,7 @@ impl Notes {
         let org = self.tenant.organization_id();
         self.tenant
             .transaction(async |tx| {
-                crate::ops::leads::require_lead(tx, org, lead_id).await?;
+                require_lead(tx, org, lead_id).await?;
                 sqlx::query_as(
                     "INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body) \
                      VALUES ($1, $2, $3, $4) RETURNING *",
@@ -48,7 +47,8 @@ impl Notes {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e).missing_parent("fk_lead_notes_organization_members", "member")
+                    Error::from(e)
+                        .missing_parent("fk_lead_notes_organization_members", entity::MEMBER)
                 })
             })
             .await
@@ -60,7 +60,7 @@ impl Notes {
             .row_by_id(
                 "SELECT * FROM lead_notes WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
@@ -74,7 +74,7 @@ impl Notes {
                  RETURNING *",
                 id,
                 &body,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
@@ -87,7 +87,7 @@ impl Notes {
                  RETURNING *",
                 id,
                 pinned,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
@@ -98,7 +98,7 @@ impl Notes {
             .delete_by_id(
                 "DELETE FROM lead_notes WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::{Db, Tenant};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, Organization, User};
 use crate::sealing;
 use crate::validate;
@@ -61,9 +61,7 @@ impl Tenant {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "organization",
-                })
+                .ok_or(Error::not_found(entity::ORGANIZATION))
         })
         .await
     }
@@ -93,7 +91,9 @@ impl Organizations {
             .bind(user_id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).missing_parent("fk_organization_members_users", "user"))?;
+            .map_err(|e| {
+                Error::from(e).missing_parent("fk_organization_members_users", entity::USER)
+            })?;
         }
         let organization = sqlx::query_as("SELECT * FROM organizations WHERE id = $1")
             .bind(id)
@@ -228,7 +228,7 @@ impl Users {
             .bind(&sealed.key_id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", "user"))?;
+            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", entity::USER))?;
         }
         tx.commit().await?;
         Ok(())
@@ -246,9 +246,7 @@ impl Users {
         .rows_affected();
         tx.commit().await?;
         if updated == 0 {
-            return Err(Error::NotFound {
-                entity: "two-factor enrolment",
-            });
+            return Err(Error::not_found(entity::TWO_FACTOR_ENROLMENT));
         }
         Ok(())
     }
@@ -261,9 +259,7 @@ impl Users {
                 .fetch_optional(&mut *tx)
                 .await?;
         tx.commit().await?;
-        let (key_id, ciphertext) = row.ok_or(Error::NotFound {
-            entity: "two-factor enrolment",
-        })?;
+        let (key_id, ciphertext) = row.ok_or(Error::not_found(entity::TWO_FACTOR_ENROLMENT))?;
         let (table, column) = TWO_FACTOR;
         let sealed = crmdb_secrets::Sealed { key_id, ciphertext };
         Ok(self
@@ -284,7 +280,7 @@ pub(crate) async fn own_account(conn: &mut sqlx::PgConnection, id: Uuid) -> Resu
     .bind(id)
     .fetch_optional(conn)
     .await?
-    .ok_or(Error::NotFound { entity: "user" })
+    .ok_or(Error::not_found(entity::USER))
 }
 
 /// A slug as the schema accepts it: a DNS label of lower-case letters, digits and hyphens.

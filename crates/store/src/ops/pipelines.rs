@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{Pipeline, PipelineStage, StageType};
 use crate::validate;
 
@@ -43,9 +43,6 @@ impl Tenant {
         }
     }
 }
-
-const PIPELINE: Error = Error::NotFound { entity: "pipeline" };
-const STAGE: Error = Error::NotFound { entity: "stage" };
 
 impl Pipelines {
     /// Creates a pipeline after the existing ones, with `stages` in order.
@@ -95,7 +92,7 @@ impl Pipelines {
             .row_by_id(
                 "SELECT * FROM pipelines WHERE organization_id = $1 AND id = $2",
                 id,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
@@ -109,7 +106,7 @@ impl Pipelines {
                     .bind(org)
                     .fetch_optional(&mut **tx)
                     .await?
-                    .ok_or(PIPELINE)
+                    .ok_or(Error::not_found(entity::PIPELINE))
             })
             .await
     }
@@ -123,7 +120,7 @@ impl Pipelines {
                  RETURNING *",
                 id,
                 &name,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
@@ -135,7 +132,7 @@ impl Pipelines {
             .delete_by_id(
                 "DELETE FROM pipelines WHERE organization_id = $1 AND id = $2",
                 id,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
@@ -172,7 +169,7 @@ impl Pipelines {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 stage_id,
                 &name,
-                STAGE,
+                entity::STAGE,
             )
             .await
     }
@@ -183,7 +180,7 @@ impl Pipelines {
             .delete_by_id(
                 "DELETE FROM pipeline_stages WHERE organization_id = $1 AND id = $2",
                 stage_id,
-                STAGE,
+                entity::STAGE,
             )
             .await
     }
@@ -252,7 +249,7 @@ async fn require_pipeline(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> 
     .fetch_one(&mut **tx)
     .await?;
     if !exists {
-        return Err(PIPELINE);
+        return Err(Error::not_found(entity::PIPELINE));
     }
     Ok(())
 }

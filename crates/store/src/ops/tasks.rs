@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{Task, TaskPriority, TaskType};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A task to create.
@@ -62,12 +62,10 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "task" };
-
 fn references(error: sqlx::Error) -> Error {
     Error::from(error)
-        .missing_parent("fk_tasks_leads", "lead")
-        .missing_parent("fk_tasks_organization_members", "member")
+        .missing_parent("fk_tasks_leads", entity::LEAD)
+        .missing_parent("fk_tasks_organization_members", entity::MEMBER)
 }
 
 impl Tasks {
@@ -103,7 +101,7 @@ impl Tasks {
             .row_by_id(
                 "SELECT * FROM tasks WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }
@@ -139,7 +137,7 @@ impl Tasks {
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(references)?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::TASK))
             })
             .await
     }
@@ -153,7 +151,7 @@ impl Tasks {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
                 completed,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }
@@ -164,7 +162,7 @@ impl Tasks {
             .delete_by_id(
                 "DELETE FROM tasks WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }

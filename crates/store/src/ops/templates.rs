@@ -10,7 +10,7 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{
     MessageTemplate, SuccessMetric, TemplateCategory, TemplateChannel, TemplateUsage,
@@ -87,8 +87,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "template" };
-
 /// The placeholders of `content` as the schema stores them: a sorted array of names.
 fn variables(content: &str) -> JsonValue {
     let mut names = crmdb_seed::template::placeholders(content);
@@ -146,7 +144,7 @@ impl Templates {
             .row_by_id(
                 "SELECT * FROM message_templates WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TEMPLATE,
             )
             .await
     }
@@ -190,7 +188,7 @@ impl Templates {
                 .bind(changes.is_active)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::TEMPLATE))
             })
             .await
     }
@@ -201,7 +199,7 @@ impl Templates {
             .delete_by_id(
                 "DELETE FROM message_templates WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TEMPLATE,
             )
             .await
     }
@@ -221,7 +219,7 @@ impl Templates {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)?;
+                .ok_or(Error::not_found(entity::TEMPLATE))?;
                 let lead: LeadContext = sqlx::query_as(
                     "SELECT l.name AS lead_name, l.email, l.phone, l.company, l.job_title, \
                             l.value, l.currency, l.custom_fields, \
@@ -243,7 +241,7 @@ impl Templates {
                 .bind(lead_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound { entity: "lead" })?;
+                .ok_or(Error::not_found(entity::LEAD))?;
                 let custom_keys: Vec<String> = sqlx::query_scalar(
                     "SELECT key FROM custom_field_definitions \
                      WHERE organization_id = $1 AND entity = 'lead'",
@@ -304,7 +302,7 @@ impl Templates {
                 .await?
                 .rows_affected();
                 if counted == 0 {
-                    return Err(NOT_FOUND);
+                    return Err(Error::not_found(entity::TEMPLATE));
                 }
                 sqlx::query_as(
                     "INSERT INTO template_usage_stats (organization_id, template_id, lead_id, user_id) \
@@ -318,8 +316,11 @@ impl Templates {
                 .await
                 .map_err(|e| {
                     Error::from(e)
-                        .missing_parent("fk_template_usage_stats_leads", "lead")
-                        .missing_parent("fk_template_usage_stats_organization_members", "member")
+                        .missing_parent("fk_template_usage_stats_leads", entity::LEAD)
+                        .missing_parent(
+                            "fk_template_usage_stats_organization_members",
+                            entity::MEMBER,
+                        )
                 })
             })
             .await
@@ -345,9 +346,7 @@ impl Templates {
                 .bind(success)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "template usage",
-                })
+                .ok_or(Error::not_found(entity::TEMPLATE_USAGE))
             })
             .await
     }

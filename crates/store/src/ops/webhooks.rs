@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::WebhookSubscription;
 use crate::sealing;
 use crate::validate;
@@ -43,10 +43,6 @@ impl Tenant {
         }
     }
 }
-
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "webhook subscription",
-};
 
 fn events(events: &[String]) -> Result<Vec<String>> {
     if events.is_empty() {
@@ -107,7 +103,7 @@ impl Webhooks {
             .row_by_id(
                 "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::WEBHOOK_SUBSCRIPTION,
             )
             .await
     }
@@ -152,7 +148,7 @@ impl Webhooks {
                 .bind(&sealed.key_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
             })
             .await?;
         Ok(WithSecret {
@@ -180,7 +176,7 @@ impl Webhooks {
                 .bind(changes.is_active)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
             })
             .await
     }
@@ -191,7 +187,7 @@ impl Webhooks {
             .delete_by_id(
                 "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::WEBHOOK_SUBSCRIPTION,
             )
             .await
     }
