@@ -58,6 +58,7 @@ impl Db {
     }
 
     /// Connects a pool of up to `max_connections` connections.
+    #[tracing::instrument(name = "db.connect", skip_all, fields(max_connections = max_connections))]
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Db> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -202,23 +203,30 @@ impl Tenant {
     /// A transaction as the application role in this organization: the escape hatch for
     /// work the typed operations do not cover, still under row-level security. Dropping it
     /// without [`TenantTx::commit`] rolls it back.
+    #[tracing::instrument(
+        name = "tenant.begin",
+        skip_all,
+        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
+    )]
     pub async fn begin(&self) -> Result<TenantTx> {
-        let tx = self
-            .db
-            .begin_entered(self.role, Some(self.organization_id), self.user_id)
-            .await?;
-        Ok(TenantTx {
-            tx,
-            organization_id: self.organization_id,
-        })
+        self.enter().await
     }
 
     /// Runs `work` in one tenant transaction, committed when it succeeds.
+    ///
+    /// Every typed operation of the organization runs through here or [`Tenant::read`], so
+    /// their spans are where the organization, role and acting user are recorded, once, for
+    /// everything the work logs.
+    #[tracing::instrument(
+        name = "tenant.transaction",
+        skip_all,
+        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
+    )]
     pub async fn transaction<T>(
         &self,
         work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.enter().await?;
         let value = work(&mut tx).await?;
         tx.commit().await?;
         Ok(value)
@@ -228,9 +236,25 @@ impl Tenant {
     /// COMMIT: dropping the transaction queues its ROLLBACK, which the pool sends when it
     /// takes the connection back, off the caller's path. For a read the outcome is the same
     /// and every call saves a round trip.
+    #[tracing::instrument(
+        name = "tenant.read",
+        skip_all,
+        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
+    )]
     pub async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>) -> Result<T> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.enter().await?;
         work(&mut tx).await
+    }
+
+    async fn enter(&self) -> Result<TenantTx> {
+        let tx = self
+            .db
+            .begin_entered(self.role, Some(self.organization_id), self.user_id)
+            .await?;
+        Ok(TenantTx {
+            tx,
+            organization_id: self.organization_id,
+        })
     }
 }
 

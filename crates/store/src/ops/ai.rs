@@ -37,6 +37,7 @@ impl Tenant {
 
 impl Conversations {
     /// Starts a conversation with no messages.
+    #[tracing::instrument(name = "conversations.start", skip_all)]
     pub async fn start(&self, new: &NewConversation) -> Result<AiConversation> {
         let session_id = validate::required("session_id", &new.session_id)?;
         let org = self.tenant.organization_id();
@@ -59,6 +60,7 @@ impl Conversations {
     }
 
     /// A conversation.
+    #[tracing::instrument(name = "conversations.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<AiConversation> {
         self.tenant
             .row_by_id(
@@ -71,6 +73,7 @@ impl Conversations {
 
     /// Appends chat messages (objects such as `{"role": "user", "content": "…"}`) and adds
     /// the tokens they cost.
+    #[tracing::instrument(name = "conversations.append", skip_all, fields(%id))]
     pub async fn append(
         &self,
         id: Uuid,
@@ -107,6 +110,7 @@ impl Conversations {
     }
 
     /// Records the qualification score and, with a reason, the hand-off to a human.
+    #[tracing::instrument(name = "conversations.qualify", skip_all, fields(%id))]
     pub async fn qualify(
         &self,
         id: Uuid,
@@ -135,6 +139,7 @@ impl Conversations {
     }
 
     /// The conversations of a chat session, latest first (hot query 7a).
+    #[tracing::instrument(name = "conversations.by_session", skip_all)]
     pub async fn by_session(&self, session_id: &str, limit: i64) -> Result<Vec<AiConversation>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -151,6 +156,7 @@ impl Conversations {
     }
 
     /// Deletes a conversation.
+    #[tracing::instrument(name = "conversations.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(

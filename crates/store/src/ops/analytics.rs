@@ -56,6 +56,7 @@ impl Tenant {
 
 impl Analytics {
     /// Records an event.
+    #[tracing::instrument(name = "analytics.record", skip_all)]
     pub async fn record(&self, event: &NewEvent) -> Result<AnalyticsEvent> {
         let event_type = validate::dotted_name("event_type", &event.event_type)?;
         if event.event_data.as_ref().is_some_and(|d| !d.is_object()) {
@@ -85,6 +86,7 @@ impl Analytics {
     }
 
     /// An event.
+    #[tracing::instrument(name = "analytics.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<AnalyticsEvent> {
         self.tenant
             .row_by_id(
@@ -96,6 +98,7 @@ impl Analytics {
     }
 
     /// The events of one type since `since`, newest first (hot query 7b).
+    #[tracing::instrument(name = "analytics.recent", skip_all)]
     pub async fn recent(
         &self,
         event_type: &str,

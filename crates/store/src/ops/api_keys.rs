@@ -31,6 +31,7 @@ impl Tenant {
 
 impl ApiKeys {
     /// Stores `key` for `service_name` (lower-case, e.g. `openai`) under `key_name`.
+    #[tracing::instrument(name = "api_keys.create", skip_all)]
     pub async fn create(
         &self,
         service_name: &str,
@@ -79,6 +80,7 @@ impl ApiKeys {
     }
 
     /// An API key (sealed).
+    #[tracing::instrument(name = "api_keys.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<ApiKey> {
         self.tenant
             .row_by_id(
@@ -90,6 +92,7 @@ impl ApiKeys {
     }
 
     /// Every API key (sealed), by service and name.
+    #[tracing::instrument(name = "api_keys.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<ApiKey>> {
         self.tenant
             .rows_of_organization(
@@ -99,6 +102,7 @@ impl ApiKeys {
     }
 
     /// Opens an active, unexpired key to call its service, and notes the use.
+    #[tracing::instrument(name = "api_keys.reveal", skip_all, fields(%id))]
     pub async fn reveal(&self, id: Uuid) -> Result<SecretString> {
         let org = self.tenant.organization_id();
         let row: ApiKey = self
@@ -127,6 +131,7 @@ impl ApiKeys {
     }
 
     /// Activates or deactivates a key.
+    #[tracing::instrument(name = "api_keys.set_active", skip_all, fields(%id))]
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
         self.tenant
             .set_by_id(
@@ -140,6 +145,7 @@ impl ApiKeys {
     }
 
     /// Deletes a key.
+    #[tracing::instrument(name = "api_keys.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(

@@ -102,6 +102,7 @@ fn references(error: sqlx::Error) -> Error {
 impl Communications {
     /// Records an inbound message once: a second delivery of the same provider id on the
     /// same channel returns the stored row. The flag tells whether this call stored it.
+    #[tracing::instrument(name = "communications.record_inbound", skip_all)]
     pub async fn record_inbound(&self, message: &InboundMessage) -> Result<(Communication, bool)> {
         let external_id = validate::required("external_id", &message.external_id)?;
         let org = self.tenant.organization_id();
@@ -151,6 +152,7 @@ impl Communications {
     }
 
     /// Records an outbound message, call or meeting.
+    #[tracing::instrument(name = "communications.record_outbound", skip_all)]
     pub async fn record_outbound(&self, message: &OutboundMessage) -> Result<Communication> {
         let recording_url = validate::optional(message.recording_url.as_deref(), |u| {
             validate::https_url("recording_url", u)
@@ -199,6 +201,7 @@ impl Communications {
     }
 
     /// A communication.
+    #[tracing::instrument(name = "communications.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Communication> {
         self.tenant
             .row_by_id(
@@ -211,6 +214,7 @@ impl Communications {
 
     /// Sets the delivery status (from the provider's status callback), and the provider id
     /// when it is first known.
+    #[tracing::instrument(name = "communications.set_status", skip_all, fields(%id))]
     pub async fn set_status(
         &self,
         id: Uuid,
@@ -236,6 +240,7 @@ impl Communications {
     }
 
     /// Deletes a communication.
+    #[tracing::instrument(name = "communications.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -247,6 +252,7 @@ impl Communications {
     }
 
     /// A page of a lead's timeline, newest first, before `before` when given.
+    #[tracing::instrument(name = "communications.timeline", skip_all, fields(%lead_id))]
     pub async fn timeline(
         &self,
         lead_id: Uuid,

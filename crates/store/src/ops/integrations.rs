@@ -105,6 +105,7 @@ impl Integrations {
     }
 
     /// Connects (or reconnects) a member's calendar with fresh tokens.
+    #[tracing::instrument(name = "integrations.connect_calendar", skip_all, fields(%user_id))]
     pub async fn connect_calendar(
         &self,
         user_id: Uuid,
@@ -152,6 +153,7 @@ impl Integrations {
     }
 
     /// A calendar integration (tokens sealed).
+    #[tracing::instrument(name = "integrations.calendar", skip_all, fields(%id))]
     pub async fn calendar(&self, id: Uuid) -> Result<CalendarIntegration> {
         self.tenant
             .row_by_id(
@@ -163,6 +165,7 @@ impl Integrations {
     }
 
     /// The calendar integrations of the organization.
+    #[tracing::instrument(name = "integrations.calendars", skip_all)]
     pub async fn calendars(&self) -> Result<Vec<CalendarIntegration>> {
         self.tenant
             .rows_of_organization(
@@ -172,6 +175,7 @@ impl Integrations {
     }
 
     /// The opened tokens of a calendar integration, to call the provider.
+    #[tracing::instrument(name = "integrations.calendar_tokens", skip_all, fields(%id))]
     pub async fn calendar_tokens(&self, id: Uuid) -> Result<OAuthTokens> {
         let row = self.calendar(id).await?;
         self.open_tokens(
@@ -184,6 +188,7 @@ impl Integrations {
     }
 
     /// Records the outcome of a sync: its status and the provider's next sync cursor.
+    #[tracing::instrument(name = "integrations.record_calendar_sync", skip_all, fields(%id))]
     pub async fn record_calendar_sync(
         &self,
         id: Uuid,
@@ -210,6 +215,7 @@ impl Integrations {
     }
 
     /// Disconnects a calendar: the integration, its tokens and mirrored events are deleted.
+    #[tracing::instrument(name = "integrations.disconnect_calendar", skip_all, fields(%id))]
     pub async fn disconnect_calendar(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -221,6 +227,7 @@ impl Integrations {
     }
 
     /// Connects (or reconnects) an ad account with fresh tokens.
+    #[tracing::instrument(name = "integrations.connect_marketing", skip_all)]
     pub async fn connect_marketing(
         &self,
         platform: MarketingPlatform,
@@ -259,6 +266,7 @@ impl Integrations {
     }
 
     /// A marketing integration (tokens sealed).
+    #[tracing::instrument(name = "integrations.marketing", skip_all, fields(%id))]
     pub async fn marketing(&self, id: Uuid) -> Result<MarketingIntegration> {
         self.tenant
             .row_by_id(
@@ -270,6 +278,7 @@ impl Integrations {
     }
 
     /// The opened tokens of a marketing integration.
+    #[tracing::instrument(name = "integrations.marketing_tokens", skip_all, fields(%id))]
     pub async fn marketing_tokens(&self, id: Uuid) -> Result<OAuthTokens> {
         let row = self.marketing(id).await?;
         self.open_tokens(
@@ -282,6 +291,7 @@ impl Integrations {
     }
 
     /// Counts `imported` more leads brought in by an import run.
+    #[tracing::instrument(name = "integrations.record_import", skip_all, fields(%id))]
     pub async fn record_import(&self, id: Uuid, imported: i32) -> Result<MarketingIntegration> {
         if imported < 0 {
             return Err(Error::invalid("imported", "must not be negative"));
@@ -299,6 +309,7 @@ impl Integrations {
     }
 
     /// Disconnects an ad account, deleting its tokens.
+    #[tracing::instrument(name = "integrations.disconnect_marketing", skip_all, fields(%id))]
     pub async fn disconnect_marketing(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -310,6 +321,7 @@ impl Integrations {
     }
 
     /// Connects a WhatsApp number: credentials sealed, the verify token hashed; active.
+    #[tracing::instrument(name = "integrations.connect_whatsapp", skip_all)]
     pub async fn connect_whatsapp(&self, new: &NewWhatsapp) -> Result<WhatsappConfig> {
         let phone = validate::phone("phone_number", &new.phone_number)?;
         let org = self.tenant.organization_id();
@@ -347,6 +359,7 @@ impl Integrations {
     }
 
     /// The opened credentials of a WhatsApp config.
+    #[tracing::instrument(name = "integrations.whatsapp_credentials", skip_all, fields(%id))]
     pub async fn whatsapp_credentials(&self, id: Uuid) -> Result<SecretString> {
         let row: WhatsappConfig = self
             .tenant
@@ -365,6 +378,7 @@ impl Integrations {
 
     /// Completes the setup of the organization's pending config of `provider` (created
     /// with the organization's defaults) with its number and credentials, and activates it.
+    #[tracing::instrument(name = "integrations.configure_voip", skip_all)]
     pub async fn configure_voip(
         &self,
         provider: VoipProvider,
@@ -407,6 +421,7 @@ impl Integrations {
     }
 
     /// The opened credentials of a VoIP config.
+    #[tracing::instrument(name = "integrations.voip_credentials", skip_all, fields(%id))]
     pub async fn voip_credentials(&self, id: Uuid) -> Result<SecretString> {
         let row: VoipConfig = self
             .tenant

@@ -75,6 +75,7 @@ impl Tenant {
 
 impl Jobs {
     /// Enqueues a job.
+    #[tracing::instrument(name = "jobs.enqueue", skip_all)]
     pub async fn enqueue(&self, new: &NewJob) -> Result<BackgroundJob> {
         let job_type = validate::dotted_name("job_type", &new.job_type)?;
         if let Some(queue) = &new.queue {
@@ -118,6 +119,7 @@ impl Jobs {
     }
 
     /// A job.
+    #[tracing::instrument(name = "jobs.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<BackgroundJob> {
         self.tenant
             .row_by_id(
@@ -129,6 +131,7 @@ impl Jobs {
     }
 
     /// The organization's jobs in `status`, newest first.
+    #[tracing::instrument(name = "jobs.list", skip_all)]
     pub async fn list(&self, status: JobStatus, limit: i64) -> Result<Vec<BackgroundJob>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -148,6 +151,7 @@ impl Jobs {
     }
 
     /// Cancels a job that has not started.
+    #[tracing::instrument(name = "jobs.cancel", skip_all, fields(%id))]
     pub async fn cancel(&self, id: Uuid) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -166,6 +170,7 @@ impl Jobs {
     }
 
     /// Marks a job this worker holds as done.
+    #[tracing::instrument(name = "jobs.complete", skip_all, fields(%id))]
     pub async fn complete(&self, id: Uuid, worker: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -188,6 +193,7 @@ impl Jobs {
 
     /// Records the failure of a job this worker holds: it runs again after
     /// [`retry_delay`], or, once it has used its `max_attempts`, fails for good.
+    #[tracing::instrument(name = "jobs.fail", skip_all, fields(%id))]
     pub async fn fail(&self, id: Uuid, worker: &str, error: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -256,6 +262,7 @@ impl Worker {
 
     /// Claims the next due job of `queue` (lowest priority number, then earliest), or
     /// `None` when there is none free. Concurrent workers never get the same job.
+    #[tracing::instrument(name = "worker.claim", skip_all)]
     pub async fn claim(&self, queue: &str) -> Result<Option<BackgroundJob>> {
         let mut tx = self
             .db
@@ -271,6 +278,7 @@ impl Worker {
     }
 
     /// Marks a claimed job as done.
+    #[tracing::instrument(name = "worker.complete", skip_all, fields(job_id = %job.id))]
     pub async fn complete(&self, job: &BackgroundJob) -> Result<BackgroundJob> {
         self.db
             .worker_tenant(job.organization_id)
@@ -280,6 +288,7 @@ impl Worker {
     }
 
     /// Records the failure of a claimed job (retried with backoff until `max_attempts`).
+    #[tracing::instrument(name = "worker.fail", skip_all, fields(job_id = %job.id))]
     pub async fn fail(&self, job: &BackgroundJob, error: &str) -> Result<BackgroundJob> {
         self.db
             .worker_tenant(job.organization_id)

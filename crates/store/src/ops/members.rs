@@ -37,6 +37,7 @@ impl Tenant {
 
 impl Members {
     /// Every member, oldest first.
+    #[tracing::instrument(name = "members.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<OrganizationMember>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -53,6 +54,7 @@ impl Members {
     }
 
     /// The membership of `user_id`.
+    #[tracing::instrument(name = "members.get", skip_all, fields(%user_id))]
     pub async fn get(&self, user_id: Uuid) -> Result<OrganizationMember> {
         self.tenant
             .row_by_id(
@@ -64,6 +66,7 @@ impl Members {
     }
 
     /// Makes an existing user a member directly (no invitation), e.g. by an administrator.
+    #[tracing::instrument(name = "members.add", skip_all, fields(%user_id))]
     pub async fn add(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -73,6 +76,7 @@ impl Members {
 
     /// Invites `email` with `role`, valid for `valid_for`. A pending invitation of the same
     /// e-mail is revoked and replaced, so re-inviting renews the link.
+    #[tracing::instrument(name = "members.invite", skip_all, fields(?invited_by))]
     pub async fn invite(
         &self,
         email: &str,
@@ -126,6 +130,7 @@ impl Members {
     }
 
     /// The invitations not yet accepted or revoked, newest first.
+    #[tracing::instrument(name = "members.pending_invitations", skip_all)]
     pub async fn pending_invitations(&self) -> Result<Vec<OrganizationInvitation>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -145,6 +150,7 @@ impl Members {
     }
 
     /// Revokes a pending invitation.
+    #[tracing::instrument(name = "members.revoke_invitation", skip_all, fields(%id))]
     pub async fn revoke_invitation(&self, id: Uuid) -> Result<OrganizationInvitation> {
         self.tenant
             .update_by_id(
@@ -161,6 +167,7 @@ impl Members {
 
     /// Accepts the invitation whose token is `token` for the signed-in user `user_id`,
     /// whose e-mail must be the invited one. Makes the user a member with the invited role.
+    #[tracing::instrument(name = "members.accept", skip_all, fields(%user_id))]
     pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         let token_hash = crmdb_secrets::hash_token(token);
@@ -209,6 +216,7 @@ impl Members {
     }
 
     /// Changes the role of `user_id`. The last active owner cannot be demoted.
+    #[tracing::instrument(name = "members.change_role", skip_all, fields(%user_id))]
     pub async fn change_role(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -231,6 +239,7 @@ impl Members {
     }
 
     /// Removes `user_id` from the organization. The last active owner cannot be removed.
+    #[tracing::instrument(name = "members.remove", skip_all, fields(%user_id))]
     pub async fn remove(&self, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant

@@ -25,6 +25,7 @@ impl Tenant {
 
 impl Notes {
     /// Writes a note on a lead.
+    #[tracing::instrument(name = "notes.create", skip_all, fields(%lead_id, ?author_user_id))]
     pub async fn create(
         &self,
         lead_id: Uuid,
@@ -55,6 +56,7 @@ impl Notes {
     }
 
     /// A note.
+    #[tracing::instrument(name = "notes.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<LeadNote> {
         self.tenant
             .row_by_id(
@@ -66,6 +68,7 @@ impl Notes {
     }
 
     /// Replaces the text of a note.
+    #[tracing::instrument(name = "notes.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, body: &str) -> Result<LeadNote> {
         let body = validate::required("body", body)?;
         self.tenant
@@ -80,6 +83,7 @@ impl Notes {
     }
 
     /// Pins a note to the top of its lead, or unpins it.
+    #[tracing::instrument(name = "notes.pin", skip_all, fields(%id))]
     pub async fn pin(&self, id: Uuid, pinned: bool) -> Result<LeadNote> {
         self.tenant
             .set_by_id(
@@ -93,6 +97,7 @@ impl Notes {
     }
 
     /// Deletes a note.
+    #[tracing::instrument(name = "notes.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -104,6 +109,7 @@ impl Notes {
     }
 
     /// The notes of a lead: pinned first, then newest first.
+    #[tracing::instrument(name = "notes.list", skip_all, fields(%lead_id))]
     pub async fn list(&self, lead_id: Uuid) -> Result<Vec<LeadNote>> {
         let org = self.tenant.organization_id();
         self.tenant

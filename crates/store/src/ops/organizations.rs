@@ -54,6 +54,7 @@ impl Db {
 
 impl Tenant {
     /// The handle's own organization.
+    #[tracing::instrument(name = "tenant.organization", skip_all)]
     pub async fn organization(&self) -> Result<Organization> {
         let id = self.organization_id();
         self.read(async |tx| {
@@ -71,6 +72,7 @@ impl Organizations {
     /// Creates an organization with its defaults (pipeline and stages, message templates,
     /// VoIP configs awaiting setup, baseline scoring model) and, with `owner`, makes that
     /// user its owner — all in one transaction.
+    #[tracing::instrument(name = "organizations.create", skip_all, fields(?owner))]
     pub async fn create(&self, new: &NewOrganization, owner: Option<Uuid>) -> Result<Organization> {
         let new = NewOrganization {
             name: validate::required("name", &new.name)?,
@@ -104,6 +106,7 @@ impl Organizations {
     }
 
     /// The organizations `user_id` is an active member of, by name, with the role there.
+    #[tracing::instrument(name = "organizations.list_for_user", skip_all, fields(%user_id))]
     pub async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<Membership>> {
         // No organization is selected: the own_memberships policy shows the user's own
         // membership rows only.
@@ -125,6 +128,7 @@ impl Organizations {
 
 impl Users {
     /// Creates a user (signs up); the password, when given, is stored as an argon2id hash.
+    #[tracing::instrument(name = "users.create", skip_all)]
     pub async fn create(&self, new: &NewUser) -> Result<User> {
         let email = validate::email("email", &new.email)?;
         let full_name = validate::required("full_name", &new.full_name)?;
@@ -155,6 +159,7 @@ impl Users {
     }
 
     /// The signed-in user's own account (`id` is the acting user).
+    #[tracing::instrument(name = "users.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<User> {
         let mut tx = self.db.begin_global(Some(id)).await?;
         let user = own_account(&mut tx, id).await?;
@@ -165,6 +170,7 @@ impl Users {
     /// The user with this e-mail and password; `None` when either is wrong (callers must
     /// not tell which). The stored hash never leaves the database: the password is hashed
     /// here with the stored parameters and salt, and the database compares.
+    #[tracing::instrument(name = "users.authenticate", skip_all)]
     pub async fn authenticate(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         let email = validate::email("email", email)?;
         let mut tx = self.db.begin_global(None).await?;
@@ -199,6 +205,7 @@ const TWO_FACTOR: (&str, &str) = ("user_two_factor", "secret_ciphertext");
 impl Users {
     /// Starts (or restarts) TOTP enrolment of a user with `secret`, sealed at rest; the
     /// factor is enabled once [`Users::confirm_two_factor`] is called.
+    #[tracing::instrument(name = "users.enroll_two_factor", skip_all, fields(%user_id))]
     pub async fn enroll_two_factor(&self, user_id: Uuid, secret: &SecretString) -> Result<()> {
         let (table, column) = TWO_FACTOR;
         let sealed = self
@@ -235,6 +242,7 @@ impl Users {
     }
 
     /// Enables the enrolled factor (after the user proved a first code).
+    #[tracing::instrument(name = "users.confirm_two_factor", skip_all, fields(%user_id))]
     pub async fn confirm_two_factor(&self, user_id: Uuid) -> Result<()> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         let updated = sqlx::query(
@@ -252,6 +260,7 @@ impl Users {
     }
 
     /// The opened TOTP secret of a user, to verify a code.
+    #[tracing::instrument(name = "users.two_factor_secret", skip_all, fields(%user_id))]
     pub async fn two_factor_secret(&self, user_id: Uuid) -> Result<SecretString> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         let row: Option<(String, Vec<u8>)> =

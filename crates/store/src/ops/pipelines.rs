@@ -46,6 +46,7 @@ impl Tenant {
 
 impl Pipelines {
     /// Creates a pipeline after the existing ones, with `stages` in order.
+    #[tracing::instrument(name = "pipelines.create", skip_all)]
     pub async fn create(
         &self,
         name: &str,
@@ -78,6 +79,7 @@ impl Pipelines {
     }
 
     /// Every pipeline, in display order.
+    #[tracing::instrument(name = "pipelines.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<Pipeline>> {
         self.tenant
             .rows_of_organization(
@@ -87,6 +89,7 @@ impl Pipelines {
     }
 
     /// A pipeline.
+    #[tracing::instrument(name = "pipelines.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Pipeline> {
         self.tenant
             .row_by_id(
@@ -98,6 +101,7 @@ impl Pipelines {
     }
 
     /// The organization's default pipeline.
+    #[tracing::instrument(name = "pipelines.default_pipeline", skip_all)]
     pub async fn default_pipeline(&self) -> Result<Pipeline> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -112,6 +116,7 @@ impl Pipelines {
     }
 
     /// Renames a pipeline.
+    #[tracing::instrument(name = "pipelines.rename", skip_all, fields(%id))]
     pub async fn rename(&self, id: Uuid, name: &str) -> Result<Pipeline> {
         let name = validate::required("name", name)?;
         self.tenant
@@ -127,6 +132,7 @@ impl Pipelines {
 
     /// Deletes a pipeline and its stages; refused with [`Error::Conflict`] while it still
     /// holds leads.
+    #[tracing::instrument(name = "pipelines.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -138,6 +144,7 @@ impl Pipelines {
     }
 
     /// The stages of a pipeline, in order.
+    #[tracing::instrument(name = "pipelines.stages", skip_all, fields(%pipeline_id))]
     pub async fn stages(&self, pipeline_id: Uuid) -> Result<Vec<PipelineStage>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -149,6 +156,7 @@ impl Pipelines {
     }
 
     /// Adds a stage at the end of a pipeline.
+    #[tracing::instrument(name = "pipelines.add_stage", skip_all, fields(%pipeline_id))]
     pub async fn add_stage(&self, pipeline_id: Uuid, stage: &NewStage) -> Result<PipelineStage> {
         check_stage(stage)?;
         let org = self.tenant.organization_id();
@@ -161,6 +169,7 @@ impl Pipelines {
     }
 
     /// Renames a stage.
+    #[tracing::instrument(name = "pipelines.rename_stage", skip_all, fields(%stage_id))]
     pub async fn rename_stage(&self, stage_id: Uuid, name: &str) -> Result<PipelineStage> {
         let name = validate::required("name", name)?;
         self.tenant
@@ -175,6 +184,7 @@ impl Pipelines {
     }
 
     /// Deletes a stage; refused with [`Error::Conflict`] while leads are in it.
+    #[tracing::instrument(name = "pipelines.delete_stage", skip_all, fields(%stage_id))]
     pub async fn delete_stage(&self, stage_id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -188,6 +198,7 @@ impl Pipelines {
     /// Puts the stages of a pipeline in the order of `stage_ids`, which must list each of
     /// its stages exactly once. One statement under the deferred unique order constraint,
     /// so positions can swap and no reader ever sees a half-applied order.
+    #[tracing::instrument(name = "pipelines.reorder_stages", skip_all, fields(%pipeline_id))]
     pub async fn reorder_stages(
         &self,
         pipeline_id: Uuid,

@@ -70,6 +70,7 @@ fn references(error: sqlx::Error) -> Error {
 
 impl Tasks {
     /// Creates a task.
+    #[tracing::instrument(name = "tasks.create", skip_all)]
     pub async fn create(&self, new: &NewTask) -> Result<Task> {
         let title = validate::required("title", &new.title)?;
         let org = self.tenant.organization_id();
@@ -96,6 +97,7 @@ impl Tasks {
     }
 
     /// A task.
+    #[tracing::instrument(name = "tasks.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Task> {
         self.tenant
             .row_by_id(
@@ -107,6 +109,7 @@ impl Tasks {
     }
 
     /// Applies `changes` to a task.
+    #[tracing::instrument(name = "tasks.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &TaskChanges) -> Result<Task> {
         let title =
             validate::optional(changes.title.as_deref(), |t| validate::required("title", t))?;
@@ -143,6 +146,7 @@ impl Tasks {
     }
 
     /// Marks a task done (`true`) or open again (`false`).
+    #[tracing::instrument(name = "tasks.set_completed", skip_all, fields(%id))]
     pub async fn set_completed(&self, id: Uuid, completed: bool) -> Result<Task> {
         self.tenant
             .set_by_id(
@@ -157,6 +161,7 @@ impl Tasks {
     }
 
     /// Deletes a task.
+    #[tracing::instrument(name = "tasks.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -168,6 +173,7 @@ impl Tasks {
     }
 
     /// A member's open tasks, soonest due first (undated last).
+    #[tracing::instrument(name = "tasks.open_for", skip_all, fields(%user_id))]
     pub async fn open_for(&self, user_id: Uuid, limit: i64) -> Result<Vec<Task>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -188,6 +194,7 @@ impl Tasks {
     }
 
     /// The tasks about a lead, soonest due first.
+    #[tracing::instrument(name = "tasks.for_lead", skip_all, fields(%lead_id))]
     pub async fn for_lead(&self, lead_id: Uuid) -> Result<Vec<Task>> {
         let org = self.tenant.organization_id();
         self.tenant

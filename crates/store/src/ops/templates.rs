@@ -114,6 +114,7 @@ struct LeadContext {
 
 impl Templates {
     /// Creates a template; its `variables` are the placeholders of `content`.
+    #[tracing::instrument(name = "templates.create", skip_all)]
     pub async fn create(&self, new: &NewTemplate) -> Result<MessageTemplate> {
         let name = validate::required("name", &new.name)?;
         let content = validate::required("content", &new.content)?;
@@ -139,6 +140,7 @@ impl Templates {
     }
 
     /// A template.
+    #[tracing::instrument(name = "templates.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<MessageTemplate> {
         self.tenant
             .row_by_id(
@@ -150,6 +152,7 @@ impl Templates {
     }
 
     /// Every template, by name.
+    #[tracing::instrument(name = "templates.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<MessageTemplate>> {
         self.tenant
             .rows_of_organization(
@@ -159,6 +162,7 @@ impl Templates {
     }
 
     /// Applies `changes`; new content brings its variables along.
+    #[tracing::instrument(name = "templates.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &TemplateChanges) -> Result<MessageTemplate> {
         let name = validate::optional(changes.name.as_deref(), |n| validate::required("name", n))?;
         let content = validate::optional(changes.content.as_deref(), |c| {
@@ -194,6 +198,7 @@ impl Templates {
     }
 
     /// Deletes a template (messages sent with it keep their text; its statistics go).
+    #[tracing::instrument(name = "templates.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -207,6 +212,7 @@ impl Templates {
     /// Renders an active template for a lead. A placeholder that is neither a built-in
     /// variable ([`BUILTIN_VARIABLES`]) nor a custom field (defined, or set on the lead), or
     /// one the lead has no value for, is an [`Error::InvalidInput`] naming it.
+    #[tracing::instrument(name = "templates.render", skip_all, fields(%id, %lead_id))]
     pub async fn render(&self, id: Uuid, lead_id: Uuid) -> Result<Rendered> {
         let org = self.tenant.organization_id();
         let (template, lead, custom_keys) = self
@@ -283,6 +289,11 @@ impl Templates {
     }
 
     /// Records one use of a template (for a lead, by a member) and counts it on the template.
+    #[tracing::instrument(
+        name = "templates.record_usage",
+        skip_all,
+        fields(%template_id, ?lead_id, ?user_id)
+    )]
     pub async fn record_usage(
         &self,
         template_id: Uuid,
@@ -327,6 +338,7 @@ impl Templates {
     }
 
     /// Records what a use led to.
+    #[tracing::instrument(name = "templates.record_outcome", skip_all, fields(%usage_id))]
     pub async fn record_outcome(
         &self,
         usage_id: Uuid,
@@ -352,6 +364,7 @@ impl Templates {
     }
 
     /// Uses and successes per template over the last `days` days, most used first.
+    #[tracing::instrument(name = "templates.performance", skip_all)]
     pub async fn performance(&self, days: i32) -> Result<Vec<TemplatePerformance>> {
         if !(1..=366).contains(&days) {
             return Err(Error::invalid("days", "must be between 1 and 366"));

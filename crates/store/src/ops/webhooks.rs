@@ -62,6 +62,7 @@ fn events(events: &[String]) -> Result<Vec<String>> {
 
 impl Webhooks {
     /// Registers an https endpoint for `events` (`*` for all) with a fresh signing secret.
+    #[tracing::instrument(name = "webhooks.create", skip_all)]
     pub async fn create(
         &self,
         url: &str,
@@ -98,6 +99,7 @@ impl Webhooks {
     }
 
     /// A subscription.
+    #[tracing::instrument(name = "webhooks.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<WebhookSubscription> {
         self.tenant
             .row_by_id(
@@ -109,6 +111,7 @@ impl Webhooks {
     }
 
     /// Every subscription, oldest first.
+    #[tracing::instrument(name = "webhooks.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<WebhookSubscription>> {
         self.tenant
             .rows_of_organization(
@@ -118,6 +121,7 @@ impl Webhooks {
     }
 
     /// The signing secret, opened, to sign a delivery.
+    #[tracing::instrument(name = "webhooks.secret", skip_all, fields(%id))]
     pub async fn secret(&self, id: Uuid) -> Result<SecretString> {
         let subscription = self.get(id).await?;
         sealing::open(
@@ -131,6 +135,7 @@ impl Webhooks {
     }
 
     /// Replaces the signing secret with a fresh one.
+    #[tracing::instrument(name = "webhooks.rotate_secret", skip_all, fields(%id))]
     pub async fn rotate_secret(&self, id: Uuid) -> Result<WithSecret> {
         let org = self.tenant.organization_id();
         let secret = sealing::random_secret("whsec_");
@@ -158,6 +163,7 @@ impl Webhooks {
     }
 
     /// Applies `changes`.
+    #[tracing::instrument(name = "webhooks.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &WebhookChanges) -> Result<WebhookSubscription> {
         let url = validate::optional(changes.url.as_deref(), |u| validate::https_url("url", u))?;
         let event_names = validate::optional(changes.events.as_deref(), events)?;
@@ -182,6 +188,7 @@ impl Webhooks {
     }
 
     /// Deletes a subscription and its delivery log.
+    #[tracing::instrument(name = "webhooks.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(

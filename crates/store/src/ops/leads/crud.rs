@@ -80,6 +80,7 @@ fn optional_text(value: Option<&str>) -> Option<String> {
 
 impl Leads {
     /// Creates a lead.
+    #[tracing::instrument(name = "leads.create", skip_all)]
     pub async fn create(&self, new: &NewLead) -> Result<Lead> {
         let name = validate::required("name", &new.name)?;
         let email = validate::optional(new.email.as_deref(), |e| validate::email("email", e))?;
@@ -124,6 +125,7 @@ impl Leads {
     }
 
     /// A lead that is not deleted.
+    #[tracing::instrument(name = "leads.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Lead> {
         self.tenant
             .row_by_id(
@@ -135,6 +137,7 @@ impl Leads {
     }
 
     /// Applies `changes` to a lead that is not deleted.
+    #[tracing::instrument(name = "leads.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &LeadChanges) -> Result<Lead> {
         let name = validate::optional(changes.name.as_deref(), |n| validate::required("name", n))?;
         let email = match &changes.email {
@@ -218,6 +221,7 @@ impl Leads {
     }
 
     /// Soft-deletes a lead: hidden from every list and search until restored.
+    #[tracing::instrument(name = "leads.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
@@ -230,6 +234,7 @@ impl Leads {
     }
 
     /// Restores a soft-deleted lead.
+    #[tracing::instrument(name = "leads.restore", skip_all, fields(%id))]
     pub async fn restore(&self, id: Uuid) -> Result<Lead> {
         self.tenant
             .update_by_id(
@@ -244,6 +249,7 @@ impl Leads {
 
     /// Moves a lead to `stage_id`, which may be in another pipeline of the organization
     /// (the lead then changes pipeline too). The stage history records the move.
+    #[tracing::instrument(name = "leads.move_to_stage", skip_all, fields(%id, %stage_id))]
     pub async fn move_to_stage(&self, id: Uuid, stage_id: Uuid) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -266,6 +272,7 @@ impl Leads {
     }
 
     /// Assigns a lead to a member (`None` unassigns it).
+    #[tracing::instrument(name = "leads.assign", skip_all, fields(%id, ?user_id))]
     pub async fn assign(&self, id: Uuid, user_id: Option<Uuid>) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant

@@ -8,6 +8,7 @@ use crate::models::Lead;
 
 impl Leads {
     /// Stars a lead for a member; starring twice is the same as once.
+    #[tracing::instrument(name = "leads.favorite", skip_all, fields(%id, %user_id))]
     pub async fn favorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -32,6 +33,7 @@ impl Leads {
     }
 
     /// Removes a member's star from a lead.
+    #[tracing::instrument(name = "leads.unfavorite", skip_all, fields(%id, %user_id))]
     pub async fn unfavorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -55,6 +57,7 @@ impl Leads {
     }
 
     /// The leads a member starred, most recently starred first.
+    #[tracing::instrument(name = "leads.favorites", skip_all, fields(%user_id))]
     pub async fn favorites(&self, user_id: Uuid) -> Result<Vec<Lead>> {
         let org = self.tenant.organization_id();
         self.tenant

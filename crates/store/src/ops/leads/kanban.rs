@@ -59,6 +59,7 @@ const SEARCH_MAX_HITS: i64 = 100;
 impl Leads {
     /// Leads whose name, e-mail, phone or company contains `text` (case-insensitive), best
     /// matches first, at most `limit` (1 to 100).
+    #[tracing::instrument(name = "leads.search", skip_all)]
     pub async fn search(&self, text: &str, limit: i32) -> Result<Vec<LeadHit>> {
         let text = validate::required("text", text)?;
         if text.len() > SEARCH_TEXT_MAX_BYTES {
@@ -80,6 +81,7 @@ impl Leads {
 
     /// A page of a kanban column: the open leads of a stage by score (highest first), after
     /// `after` when given.
+    #[tracing::instrument(name = "leads.kanban_column", skip_all, fields(%stage_id))]
     pub async fn kanban_column(
         &self,
         stage_id: Uuid,
@@ -111,6 +113,7 @@ impl Leads {
 
     /// The kanban board summary of a pipeline: per stage, in order, the number and total
     /// value of its open leads.
+    #[tracing::instrument(name = "leads.kanban_summary", skip_all, fields(%pipeline_id))]
     pub async fn kanban_summary(&self, pipeline_id: Uuid) -> Result<Vec<StageSummary>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -130,6 +133,7 @@ impl Leads {
     }
 
     /// The leads assigned to `user_id`, most recently updated first.
+    #[tracing::instrument(name = "leads.my_leads", skip_all, fields(%user_id))]
     pub async fn my_leads(&self, user_id: Uuid, limit: i64) -> Result<Vec<Lead>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();

@@ -11,6 +11,7 @@ use crate::validate;
 impl Leads {
     /// Puts the tag named `tag` on a lead, creating the tag (with the default colour) when
     /// the organization has none of that name. Returns the tag.
+    #[tracing::instrument(name = "leads.tag", skip_all, fields(%id))]
     pub async fn tag(&self, id: Uuid, tag: &str) -> Result<Tag> {
         let tag = validate::required("tag", tag)?;
         let org = self.tenant.organization_id();
@@ -43,6 +44,7 @@ impl Leads {
     }
 
     /// Takes a tag off a lead.
+    #[tracing::instrument(name = "leads.untag", skip_all, fields(%id, %tag_id))]
     pub async fn untag(&self, id: Uuid, tag_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -65,6 +67,7 @@ impl Leads {
     }
 
     /// The tags on a lead, by name.
+    #[tracing::instrument(name = "leads.tags", skip_all, fields(%id))]
     pub async fn tags(&self, id: Uuid) -> Result<Vec<Tag>> {
         let org = self.tenant.organization_id();
         self.tenant
