@@ -44,6 +44,35 @@ const ENTER: &str = "SELECT set_config('role', $1, true), \
 const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
 
 /// The CRM database: a connection pool and, for operations that seal secrets, the keyring.
+///
+/// One per process, cloned wherever it is needed (the clones share the pool). Global work —
+/// sign-up, sign-in, creating organizations, the job worker — hangs off it directly; the
+/// work of one organization goes through [`Db::tenant`].
+///
+/// # Examples
+///
+/// Connect as the application login and sign a user up, telling a taken e-mail address
+/// (the unique key `uq_users_email`) from other failures:
+///
+/// ```no_run
+/// use crmdb_store::ops::organizations::NewUser;
+/// use crmdb_store::{Db, Error};
+/// # async fn sign_up() -> Result<(), Box<dyn std::error::Error>> {
+/// let db = Db::connect(&std::env::var("APP_DATABASE_URL")?).await?;
+/// let new = NewUser {
+///     email: "ana@example.com".to_owned(),
+///     full_name: "Ana Souza".to_owned(),
+///     phone: None,
+///     password: None,
+/// };
+/// let user_id = match db.users().create(&new).await {
+///     Ok(user) => Some(user.id),
+///     Err(Error::Conflict { constraint }) if constraint == "uq_users_email" => None,
+///     Err(other) => return Err(other.into()),
+/// };
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
@@ -172,6 +201,38 @@ async fn enter(
 }
 
 /// Everything of one organization. Cheap to clone; each operation is its own transaction.
+///
+/// Each area of the CRM is a method returning a small handle (`leads()`, `pipelines()`,
+/// `members()`, …; see [`crate::ops`]); [`Tenant::transaction`] runs SQL of your own in
+/// the same confinement.
+///
+/// # Examples
+///
+/// Move a lead for the signed-in member (the stage history records who moved it). A lead
+/// or stage of another organization is "not found" like a missing one, so the answer does
+/// not tell whether an id exists elsewhere:
+///
+/// ```no_run
+/// use crmdb_store::{entity, Db, Error};
+/// use uuid::Uuid;
+/// # async fn move_lead(
+/// #     organization_id: Uuid,
+/// #     member_id: Uuid,
+/// #     lead_id: Uuid,
+/// #     stage_id: Uuid,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
+/// let db = Db::connect(&std::env::var("APP_DATABASE_URL")?).await?;
+/// let tenant = db.tenant(organization_id).acting_as(member_id);
+/// match tenant.leads().move_to_stage(lead_id, stage_id).await {
+///     Ok(lead) => assert_eq!(lead.stage_id, stage_id),
+///     Err(Error::NotFound {
+///         entity: entity::LEAD | entity::STAGE,
+///     }) => { /* answer 404 */ }
+///     Err(other) => return Err(other.into()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Tenant {
     db: Db,
