@@ -19,6 +19,7 @@ use crmdb_pg::tenancy::{ORGANIZATION_SETTING, USER_SETTING};
 use crmdb_secrets::Keyring;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -264,50 +265,53 @@ impl Tenant {
     /// A transaction as the application role in this organization: the escape hatch for
     /// work the typed operations do not cover, still under row-level security. Dropping it
     /// without [`TenantTx::commit`] rolls it back.
-    #[tracing::instrument(
-        name = "tenant.begin",
-        skip_all,
-        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
-    )]
     pub async fn begin(&self) -> Result<TenantTx> {
-        self.enter().await
+        self.open().instrument(self.span()).await
     }
 
     /// Runs `work` in one tenant transaction, committed when it succeeds.
-    ///
-    /// Every typed operation of the organization runs through here or [`Tenant::read`], so
-    /// their spans are where the organization, role and acting user are recorded, once, for
-    /// everything the work logs.
-    #[tracing::instrument(
-        name = "tenant.transaction",
-        skip_all,
-        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
-    )]
     pub async fn transaction<T>(
         &self,
         work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
     ) -> Result<T> {
-        let mut tx = self.enter().await?;
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        async {
+            let mut tx = self.open().await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .instrument(self.span())
+        .await
     }
 
     /// Runs read-only `work` in one tenant transaction and ends it without waiting for a
     /// COMMIT: dropping the transaction queues its ROLLBACK, which the pool sends when it
     /// takes the connection back, off the caller's path. For a read the outcome is the same
     /// and every call saves a round trip.
-    #[tracing::instrument(
-        name = "tenant.read",
-        skip_all,
-        fields(organization_id = %self.organization_id, role = self.role, user_id = ?self.user_id)
-    )]
     pub async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>) -> Result<T> {
-        let mut tx = self.enter().await?;
-        work(&mut tx).await
+        async {
+            let mut tx = self.open().await?;
+            work(&mut tx).await
+        }
+        .instrument(self.span())
+        .await
     }
 
-    async fn enter(&self) -> Result<TenantTx> {
+    /// The span every transaction of this handle runs in. Every typed operation goes
+    /// through [`Tenant::transaction`] or [`Tenant::read`], so the organization, role and
+    /// acting user are recorded here, once, for everything the operation logs.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "tenant",
+            organization_id = %self.organization_id,
+            role = %self.role,
+            user_id = self.user_id.map(tracing::field::display),
+        )
+    }
+
+    /// Begins this handle's transaction, entered for its organization; the callers run it in
+    /// the handle's span.
+    async fn open(&self) -> Result<TenantTx> {
         let tx = self
             .db
             .begin_entered(self.role, Some(self.organization_id), self.user_id)

@@ -76,7 +76,11 @@ impl Members {
 
     /// Invites `email` with `role`, valid for `valid_for`. A pending invitation of the same
     /// e-mail is revoked and replaced, so re-inviting renews the link.
-    #[tracing::instrument(name = "members.invite", skip_all, fields(?invited_by))]
+    #[tracing::instrument(
+        name = "members.invite",
+        skip_all,
+        fields(invited_by = invited_by.map(tracing::field::display))
+    )]
     pub async fn invite(
         &self,
         email: &str,

@@ -25,7 +25,11 @@ impl Tenant {
 
 impl Notes {
     /// Writes a note on a lead.
-    #[tracing::instrument(name = "notes.create", skip_all, fields(%lead_id, ?author_user_id))]
+    #[tracing::instrument(
+        name = "notes.create",
+        skip_all,
+        fields(%lead_id, author_user_id = author_user_id.map(tracing::field::display))
+    )]
     pub async fn create(
         &self,
         lead_id: Uuid,

@@ -72,7 +72,11 @@ impl Organizations {
     /// Creates an organization with its defaults (pipeline and stages, message templates,
     /// VoIP configs awaiting setup, baseline scoring model) and, with `owner`, makes that
     /// user its owner — all in one transaction.
-    #[tracing::instrument(name = "organizations.create", skip_all, fields(?owner))]
+    #[tracing::instrument(
+        name = "organizations.create",
+        skip_all,
+        fields(owner = owner.map(tracing::field::display))
+    )]
     pub async fn create(&self, new: &NewOrganization, owner: Option<Uuid>) -> Result<Organization> {
         let new = NewOrganization {
             name: validate::required("name", &new.name)?,

@@ -292,7 +292,11 @@ impl Templates {
     #[tracing::instrument(
         name = "templates.record_usage",
         skip_all,
-        fields(%template_id, ?lead_id, ?user_id)
+        fields(
+            %template_id,
+            lead_id = lead_id.map(tracing::field::display),
+            user_id = user_id.map(tracing::field::display),
+        )
     )]
     pub async fn record_usage(
         &self,

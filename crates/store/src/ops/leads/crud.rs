@@ -272,7 +272,11 @@ impl Leads {
     }
 
     /// Assigns a lead to a member (`None` unassigns it).
-    #[tracing::instrument(name = "leads.assign", skip_all, fields(%id, ?user_id))]
+    #[tracing::instrument(
+        name = "leads.assign",
+        skip_all,
+        fields(%id, user_id = user_id.map(tracing::field::display))
+    )]
     pub async fn assign(&self, id: Uuid, user_id: Option<Uuid>) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
