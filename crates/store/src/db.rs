@@ -19,6 +19,7 @@ use crmdb_pg::tenancy::{ORGANIZATION_SETTING, USER_SETTING};
 use crmdb_secrets::Keyring;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{PgConnection, Postgres, Transaction};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -44,6 +45,35 @@ const ENTER: &str = "SELECT set_config('role', $1, true), \
 const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
 
 /// The CRM database: a connection pool and, for operations that seal secrets, the keyring.
+///
+/// One per process, cloned wherever it is needed (the clones share the pool). Global work —
+/// sign-up, sign-in, creating organizations, the job worker — hangs off it directly; the
+/// work of one organization goes through [`Db::tenant`].
+///
+/// # Examples
+///
+/// Connect as the application login and sign a user up, telling a taken e-mail address
+/// (the unique key `uq_users_email`) from other failures:
+///
+/// ```no_run
+/// use crmdb_store::ops::organizations::NewUser;
+/// use crmdb_store::{Db, Error};
+/// # async fn sign_up() -> Result<(), Box<dyn std::error::Error>> {
+/// let db = Db::connect(&std::env::var("APP_DATABASE_URL")?).await?;
+/// let new = NewUser {
+///     email: "ana@example.com".to_owned(),
+///     full_name: "Ana Souza".to_owned(),
+///     phone: None,
+///     password: None,
+/// };
+/// let user_id = match db.users().create(&new).await {
+///     Ok(user) => Some(user.id),
+///     Err(Error::Conflict { constraint }) if constraint == "uq_users_email" => None,
+///     Err(other) => return Err(other.into()),
+/// };
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
@@ -58,6 +88,7 @@ impl Db {
     }
 
     /// Connects a pool of up to `max_connections` connections.
+    #[tracing::instrument(name = "db.connect", skip_all, fields(max_connections = max_connections))]
     pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Db> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
@@ -171,6 +202,38 @@ async fn enter(
 }
 
 /// Everything of one organization. Cheap to clone; each operation is its own transaction.
+///
+/// Each area of the CRM is a method returning a small handle (`leads()`, `pipelines()`,
+/// `members()`, …; see [`crate::ops`]); [`Tenant::transaction`] runs SQL of your own in
+/// the same confinement.
+///
+/// # Examples
+///
+/// Move a lead for the signed-in member (the stage history records who moved it). A lead
+/// or stage of another organization is "not found" like a missing one, so the answer does
+/// not tell whether an id exists elsewhere:
+///
+/// ```no_run
+/// use crmdb_store::{entity, Db, Error};
+/// use uuid::Uuid;
+/// # async fn move_lead(
+/// #     organization_id: Uuid,
+/// #     member_id: Uuid,
+/// #     lead_id: Uuid,
+/// #     stage_id: Uuid,
+/// # ) -> Result<(), Box<dyn std::error::Error>> {
+/// let db = Db::connect(&std::env::var("APP_DATABASE_URL")?).await?;
+/// let tenant = db.tenant(organization_id).acting_as(member_id);
+/// match tenant.leads().move_to_stage(lead_id, stage_id).await {
+///     Ok(lead) => assert_eq!(lead.stage_id, stage_id),
+///     Err(Error::NotFound {
+///         entity: entity::LEAD | entity::STAGE,
+///     }) => { /* answer 404 */ }
+///     Err(other) => return Err(other.into()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct Tenant {
     db: Db,
@@ -203,6 +266,52 @@ impl Tenant {
     /// work the typed operations do not cover, still under row-level security. Dropping it
     /// without [`TenantTx::commit`] rolls it back.
     pub async fn begin(&self) -> Result<TenantTx> {
+        self.open().instrument(self.span()).await
+    }
+
+    /// Runs `work` in one tenant transaction, committed when it succeeds.
+    pub async fn transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
+    ) -> Result<T> {
+        async {
+            let mut tx = self.open().await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .instrument(self.span())
+        .await
+    }
+
+    /// Runs read-only `work` in one tenant transaction and ends it without waiting for a
+    /// COMMIT: dropping the transaction queues its ROLLBACK, which the pool sends when it
+    /// takes the connection back, off the caller's path. For a read the outcome is the same
+    /// and every call saves a round trip.
+    pub async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>) -> Result<T> {
+        async {
+            let mut tx = self.open().await?;
+            work(&mut tx).await
+        }
+        .instrument(self.span())
+        .await
+    }
+
+    /// The span every transaction of this handle runs in. Every typed operation goes
+    /// through [`Tenant::transaction`] or [`Tenant::read`], so the organization, role and
+    /// acting user are recorded here, once, for everything the operation logs.
+    fn span(&self) -> tracing::Span {
+        tracing::info_span!(
+            "tenant",
+            organization_id = %self.organization_id,
+            role = %self.role,
+            user_id = self.user_id.map(tracing::field::display),
+        )
+    }
+
+    /// Begins this handle's transaction, entered for its organization; the callers run it in
+    /// the handle's span.
+    async fn open(&self) -> Result<TenantTx> {
         let tx = self
             .db
             .begin_entered(self.role, Some(self.organization_id), self.user_id)
@@ -211,26 +320,6 @@ impl Tenant {
             tx,
             organization_id: self.organization_id,
         })
-    }
-
-    /// Runs `work` in one tenant transaction, committed when it succeeds.
-    pub async fn transaction<T>(
-        &self,
-        work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
-    ) -> Result<T> {
-        let mut tx = self.begin().await?;
-        let value = work(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
-    }
-
-    /// Runs read-only `work` in one tenant transaction and ends it without waiting for a
-    /// COMMIT: dropping the transaction queues its ROLLBACK, which the pool sends when it
-    /// takes the connection back, off the caller's path. For a read the outcome is the same
-    /// and every call saves a round trip.
-    pub async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>) -> Result<T> {
-        let mut tx = self.begin().await?;
-        work(&mut tx).await
     }
 }
 

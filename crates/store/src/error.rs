@@ -15,7 +15,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No row with that id in the handle's organization (rows of other organizations are
-    /// reported the same way, so ids of other tenants cannot be probed).
+    /// reported the same way, so ids of other tenants cannot be probed). `entity` is one of
+    /// the names in [`entity`], so callers match on the constant, not on a spelling.
     #[error("{entity} not found")]
     NotFound { entity: &'static str },
 
@@ -51,6 +52,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// "`entity` not found", `entity` being one of the names in [`entity`].
+    pub(crate) const fn not_found(entity: &'static str) -> Error {
+        Error::NotFound { entity }
+    }
+
     /// An invalid-input error with static texts.
     pub(crate) fn invalid(field: &'static str, rule: &'static str) -> Error {
         Error::InvalidInput {
@@ -72,10 +78,54 @@ impl Error {
     /// as the caller would see it.
     pub(crate) fn missing_parent(self, constraint: &str, entity: &'static str) -> Error {
         match self {
-            Error::Conflict { constraint: ref c } if c == constraint => Error::NotFound { entity },
+            Error::Conflict { constraint: ref c } if c == constraint => Error::not_found(entity),
             other => other,
         }
     }
+}
+
+pub mod entity {
+    //! The names [`Error::NotFound`](super::Error::NotFound) gives, each spelled once: the
+    //! thing in the CRM's words (not its table's name), lower-case and singular, words
+    //! separated by spaces, because they end up in messages people read ("api key not
+    //! found"). Where the row may exist but not in the state the operation needs, the state
+    //! qualifies the name ("deleted lead", "queued job").
+
+    pub const API_KEY: &str = "api key";
+    pub const CALENDAR_INTEGRATION: &str = "calendar integration";
+    pub const COMMUNICATION: &str = "communication";
+    pub const CONVERSATION: &str = "conversation";
+    pub const DELETED_LEAD: &str = "deleted lead";
+    pub const EVENT: &str = "event";
+    pub const FAVORITE: &str = "favorite";
+    /// A job in `running` status locked by the worker that asks.
+    pub const HELD_JOB: &str = "running job held by this worker";
+    pub const INVITATION: &str = "invitation";
+    pub const JOB: &str = "job";
+    pub const LEAD: &str = "lead";
+    /// A tag on a given lead.
+    pub const LEAD_TAG: &str = "lead tag";
+    pub const MARKETING_INTEGRATION: &str = "marketing integration";
+    pub const MEMBER: &str = "member";
+    pub const NOTE: &str = "note";
+    pub const ORGANIZATION: &str = "organization";
+    /// A VoIP config of the organization's defaults that still awaits its setup.
+    pub const PENDING_VOIP_CONFIG: &str = "pending voip config";
+    pub const PIPELINE: &str = "pipeline";
+    pub const QUEUED_JOB: &str = "queued job";
+    pub const STAGE: &str = "stage";
+    /// The sealed credentials of a config that has none yet.
+    pub const STORED_CREDENTIALS: &str = "stored credentials";
+    /// The sealed access token of an integration that has none.
+    pub const STORED_TOKEN: &str = "stored token";
+    pub const TASK: &str = "task";
+    pub const TEMPLATE: &str = "template";
+    pub const TEMPLATE_USAGE: &str = "template usage";
+    pub const TWO_FACTOR_ENROLMENT: &str = "two-factor enrolment";
+    pub const USER: &str = "user";
+    pub const VOIP_CONFIG: &str = "voip config";
+    pub const WEBHOOK_SUBSCRIPTION: &str = "webhook subscription";
+    pub const WHATSAPP_CONFIG: &str = "whatsapp config";
 }
 
 impl From<sqlx::Error> for Error {
@@ -133,21 +183,20 @@ mod tests {
             constraint: "fk_lead_notes_leads".into(),
         };
         assert!(matches!(
-            conflict().missing_parent("fk_lead_notes_leads", "lead"),
-            Error::NotFound { entity: "lead" }
+            conflict().missing_parent("fk_lead_notes_leads", entity::LEAD),
+            Error::NotFound {
+                entity: entity::LEAD
+            }
         ));
         assert!(matches!(
-            conflict().missing_parent("fk_tasks_leads", "lead"),
+            conflict().missing_parent("fk_tasks_leads", entity::LEAD),
             Error::Conflict { .. }
         ));
     }
 
     #[test]
     fn messages_name_what_went_wrong() {
-        assert_eq!(
-            Error::NotFound { entity: "lead" }.to_string(),
-            "lead not found"
-        );
+        assert_eq!(Error::not_found(entity::LEAD).to_string(), "lead not found");
         assert_eq!(
             Error::invalid("email", "must be lower-case").to_string(),
             "invalid email: must be lower-case"

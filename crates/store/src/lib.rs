@@ -11,8 +11,29 @@
 //! - [`ops`]: the operations, one module per area;
 //! - [`sealing`] and [`rotation`]: secrets sealed at rest and their re-sealing under a new key;
 //! - [`hot`]: the SQL of the schema catalog's hot queries, shared with `crmdb bench`;
-//! - [`Error`]: not found, conflict (naming the constraint), invalid input (naming the field
-//!   and rule), forbidden.
+//! - [`Error`]: not found (naming one of the [`entity`] names), conflict (naming the
+//!   constraint), invalid input (naming the field and rule), forbidden.
+//!
+//! # Examples
+//!
+//! A service's start: connect as the application login, take the organization's handle,
+//! run an operation, and answer the typed error.
+//!
+//! ```no_run
+//! use crmdb_store::ops::leads::NewLead;
+//! use crmdb_store::{entity, Db, Error};
+//! # async fn start(organization_id: uuid::Uuid) -> Result<(), Box<dyn std::error::Error>> {
+//! let db = Db::connect(&std::env::var("APP_DATABASE_URL")?).await?;
+//! let leads = db.tenant(organization_id).leads();
+//! let lead = leads.create(&NewLead::named("Ana Souza")).await?;
+//! match leads.get(lead.id).await {
+//!     Ok(lead) => assert_eq!(lead.name, "Ana Souza"),
+//!     Err(Error::NotFound { entity: entity::LEAD }) => {} // deleted in the meantime
+//!     Err(other) => return Err(other.into()),
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 mod db;
 mod error;
@@ -24,4 +45,4 @@ pub mod sealing;
 mod validate;
 
 pub use db::{Db, Tenant, TenantTx, APP_ROLE};
-pub use error::{Error, Result};
+pub use error::{entity, Error, Result};

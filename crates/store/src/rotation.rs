@@ -100,6 +100,7 @@ impl Statements {
 /// Re-seals every sealed value not under the keyring's current key, at most `batch_size`
 /// rows per transaction. Values open with any key of the ring; rows sealed under a key
 /// the ring lacks fail the rotation with [`Error::Secret`] naming that key.
+#[tracing::instrument(name = "rotation.rotate", skip_all, fields(batch_size = batch_size))]
 pub async fn rotate(db: &Db, batch_size: u32) -> Result<RotationReport> {
     if batch_size == 0 {
         return Err(Error::invalid("batch_size", "must be at least 1"));

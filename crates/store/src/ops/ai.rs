@@ -5,10 +5,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{AiChannel, AiConversation};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A conversation to start.
@@ -35,12 +35,9 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "conversation",
-};
-
 impl Conversations {
     /// Starts a conversation with no messages.
+    #[tracing::instrument(name = "conversations.start", skip_all)]
     pub async fn start(&self, new: &NewConversation) -> Result<AiConversation> {
         let session_id = validate::required("session_id", &new.session_id)?;
         let org = self.tenant.organization_id();
@@ -57,24 +54,26 @@ impl Conversations {
                 .bind(&new.model)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", "lead"))
+                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", entity::LEAD))
             })
             .await
     }
 
     /// A conversation.
+    #[tracing::instrument(name = "conversations.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<AiConversation> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM ai_conversations WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::CONVERSATION,
             )
             .await
     }
 
     /// Appends chat messages (objects such as `{"role": "user", "content": "…"}`) and adds
     /// the tokens they cost.
+    #[tracing::instrument(name = "conversations.append", skip_all, fields(%id))]
     pub async fn append(
         &self,
         id: Uuid,
@@ -105,12 +104,13 @@ impl Conversations {
                 .bind(tokens)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::CONVERSATION))
             })
             .await
     }
 
     /// Records the qualification score and, with a reason, the hand-off to a human.
+    #[tracing::instrument(name = "conversations.qualify", skip_all, fields(%id))]
     pub async fn qualify(
         &self,
         id: Uuid,
@@ -133,12 +133,13 @@ impl Conversations {
                 .bind(handoff_reason)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::CONVERSATION))
             })
             .await
     }
 
     /// The conversations of a chat session, latest first (hot query 7a).
+    #[tracing::instrument(name = "conversations.by_session", skip_all)]
     pub async fn by_session(&self, session_id: &str, limit: i64) -> Result<Vec<AiConversation>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -155,12 +156,13 @@ impl Conversations {
     }
 
     /// Deletes a conversation.
+    #[tracing::instrument(name = "conversations.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM ai_conversations WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::CONVERSATION,
             )
             .await
     }

@@ -5,10 +5,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::AnalyticsEvent;
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// An event to record.
@@ -56,6 +56,7 @@ impl Tenant {
 
 impl Analytics {
     /// Records an event.
+    #[tracing::instrument(name = "analytics.record", skip_all)]
     pub async fn record(&self, event: &NewEvent) -> Result<AnalyticsEvent> {
         let event_type = validate::dotted_name("event_type", &event.event_type)?;
         if event.event_data.as_ref().is_some_and(|d| !d.is_object()) {
@@ -79,23 +80,25 @@ impl Analytics {
                 .bind(event.occurred_at)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_analytics_events_leads", "lead"))
+                .map_err(|e| Error::from(e).missing_parent("fk_analytics_events_leads", entity::LEAD))
             })
             .await
     }
 
     /// An event.
+    #[tracing::instrument(name = "analytics.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<AnalyticsEvent> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM analytics_events WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound { entity: "event" },
+                entity::EVENT,
             )
             .await
     }
 
     /// The events of one type since `since`, newest first (hot query 7b).
+    #[tracing::instrument(name = "analytics.recent", skip_all)]
     pub async fn recent(
         &self,
         event_type: &str,

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::ApiKey;
 use crate::sealing;
 use crate::validate;
@@ -29,10 +29,9 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "api key" };
-
 impl ApiKeys {
     /// Stores `key` for `service_name` (lower-case, e.g. `openai`) under `key_name`.
+    #[tracing::instrument(name = "api_keys.create", skip_all)]
     pub async fn create(
         &self,
         service_name: &str,
@@ -81,17 +80,19 @@ impl ApiKeys {
     }
 
     /// An API key (sealed).
+    #[tracing::instrument(name = "api_keys.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<ApiKey> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }
 
     /// Every API key (sealed), by service and name.
+    #[tracing::instrument(name = "api_keys.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<ApiKey>> {
         self.tenant
             .rows_of_organization(
@@ -101,6 +102,7 @@ impl ApiKeys {
     }
 
     /// Opens an active, unexpired key to call its service, and notes the use.
+    #[tracing::instrument(name = "api_keys.reveal", skip_all, fields(%id))]
     pub async fn reveal(&self, id: Uuid) -> Result<SecretString> {
         let org = self.tenant.organization_id();
         let row: ApiKey = self
@@ -109,7 +111,7 @@ impl ApiKeys {
                 "UPDATE api_keys SET last_used_at = now() \
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await?;
         if !row.is_active {
@@ -129,6 +131,7 @@ impl ApiKeys {
     }
 
     /// Activates or deactivates a key.
+    #[tracing::instrument(name = "api_keys.set_active", skip_all, fields(%id))]
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
         self.tenant
             .set_by_id(
@@ -136,18 +139,19 @@ impl ApiKeys {
                  RETURNING *",
                 id,
                 active,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }
 
     /// Deletes a key.
+    #[tracing::instrument(name = "api_keys.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM api_keys WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::API_KEY,
             )
             .await
     }

@@ -1,5 +1,7 @@
-//! The by-id statements that many areas share, so each area supplies only its SQL and the
-//! entity its "not found" names.
+//! What many areas share: the by-id statements, so each area supplies only its SQL and the
+//! entity its "not found" names, and pagination — the page-size rule and keyset cursors.
+
+use std::borrow::Cow;
 
 use sqlx::postgres::PgRow;
 use sqlx::{Encode, FromRow, PgConnection, Postgres, Type};
@@ -19,45 +21,46 @@ impl Tenant {
             .await
     }
 
-    /// The row `sql` selects with the organization as `$1` and `id` as `$2`, or `missing`.
+    /// The row `sql` selects with the organization as `$1` and `id` as `$2`, or "`entity` not
+    /// found".
     pub(crate) async fn row_by_id<T>(
         &self,
         sql: &'static str,
         id: Uuid,
-        missing: Error,
+        entity: &'static str,
     ) -> Result<T>
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let org = self.organization_id();
-        self.read(async |tx| one_by_id(tx, sql, org, id, missing).await)
+        self.read(async |tx| one_by_id(tx, sql, org, id, entity).await)
             .await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1` and
-    /// `id` as `$2`, or `missing`.
+    /// `id` as `$2`, or "`entity` not found".
     pub(crate) async fn update_by_id<T>(
         &self,
         sql: &'static str,
         id: Uuid,
-        missing: Error,
+        entity: &'static str,
     ) -> Result<T>
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
         let org = self.organization_id();
-        self.transaction(async |tx| one_by_id(tx, sql, org, id, missing).await)
+        self.transaction(async |tx| one_by_id(tx, sql, org, id, entity).await)
             .await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1`,
-    /// `id` as `$2` and `value` as `$3`, or `missing`.
+    /// `id` as `$2` and `value` as `$3`, or "`entity` not found".
     pub(crate) async fn set_by_id<'v, T, V>(
         &self,
         sql: &'static str,
         id: Uuid,
         value: V,
-        missing: Error,
+        entity: &'static str,
     ) -> Result<T>
     where
         T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -71,18 +74,18 @@ impl Tenant {
                 .bind(value)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(missing)
+                .ok_or(Error::not_found(entity))
         })
         .await
     }
 
     /// Runs the delete (or soft delete) in `sql` with the organization as `$1` and `id` as
-    /// `$2`; `missing` when it touched no row.
+    /// `$2`; "`entity` not found" when it touched no row.
     pub(crate) async fn delete_by_id(
         &self,
         sql: &'static str,
         id: Uuid,
-        missing: Error,
+        entity: &'static str,
     ) -> Result<()> {
         let org = self.organization_id();
         self.transaction(async |tx| {
@@ -93,7 +96,7 @@ impl Tenant {
                 .await?
                 .rows_affected();
             if deleted == 0 {
-                return Err(missing);
+                return Err(Error::not_found(entity));
             }
             Ok(())
         })
@@ -101,13 +104,13 @@ impl Tenant {
     }
 }
 
-/// The one row `sql` returns with `org` as `$1` and `id` as `$2`, or `missing`.
+/// The one row `sql` returns with `org` as `$1` and `id` as `$2`, or "`entity` not found".
 async fn one_by_id<T>(
     conn: &mut PgConnection,
     sql: &'static str,
     org: Uuid,
     id: Uuid,
-    missing: Error,
+    entity: &'static str,
 ) -> Result<T>
 where
     T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
@@ -117,7 +120,27 @@ where
         .bind(id)
         .fetch_optional(conn)
         .await?
-        .ok_or(missing)
+        .ok_or(Error::not_found(entity))
+}
+
+/// The largest page any list operation returns.
+pub const MAX_PAGE: i64 = 200;
+
+/// `limit` as the size of a page of a list operation: from 1 to [`MAX_PAGE`].
+pub(crate) fn page_size(limit: i64) -> Result<i64> {
+    limit_up_to(limit, MAX_PAGE)
+}
+
+/// `limit` when it is from 1 to `max`. A larger one is refused, not clamped, so the caller
+/// learns that it gets fewer rows than it asked for.
+pub(crate) fn limit_up_to(limit: i64, max: i64) -> Result<i64> {
+    if !(1..=max).contains(&limit) {
+        return Err(Error::InvalidInput {
+            field: Cow::Borrowed("limit"),
+            rule: Cow::Owned(format!("must be between 1 and {max}")),
+        });
+    }
+    Ok(limit)
 }
 
 /// The cursor after the last row of a keyset page, or `None` when the page came back short
@@ -127,4 +150,29 @@ pub(crate) fn next_cursor<R, C>(rows: &[R], limit: i64, cursor: impl FnOnce(&R) 
         .then(|| rows.last())
         .flatten()
         .map(cursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_holds_one_to_max_page_rows() {
+        assert_eq!(page_size(1).unwrap(), 1);
+        assert_eq!(page_size(MAX_PAGE).unwrap(), MAX_PAGE);
+        for refused in [0, -1, MAX_PAGE + 1] {
+            assert_eq!(
+                page_size(refused).unwrap_err().to_string(),
+                "invalid limit: must be between 1 and 200"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_full_page_has_a_next_cursor() {
+        let rows = [1, 2, 3];
+        assert_eq!(next_cursor(&rows, 3, |last| *last), Some(3));
+        assert_eq!(next_cursor(&rows, 4, |last| *last), None);
+        assert_eq!(next_cursor(&[] as &[i32], 3, |last| *last), None);
+    }
 }

@@ -6,11 +6,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{Channel, Communication, CommunicationStatus};
-use crate::ops::common::next_cursor;
-use crate::ops::leads::page_size;
+use crate::ops::common::{next_cursor, page_size};
 use crate::validate;
 
 /// A message received from a provider webhook.
@@ -93,20 +92,17 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "communication",
-};
-
 fn references(error: sqlx::Error) -> Error {
     Error::from(error)
-        .missing_parent("fk_communications_leads", "lead")
-        .missing_parent("fk_communications_organization_members", "member")
-        .missing_parent("fk_communications_message_templates", "template")
+        .missing_parent("fk_communications_leads", entity::LEAD)
+        .missing_parent("fk_communications_organization_members", entity::MEMBER)
+        .missing_parent("fk_communications_message_templates", entity::TEMPLATE)
 }
 
 impl Communications {
     /// Records an inbound message once: a second delivery of the same provider id on the
     /// same channel returns the stored row. The flag tells whether this call stored it.
+    #[tracing::instrument(name = "communications.record_inbound", skip_all)]
     pub async fn record_inbound(&self, message: &InboundMessage) -> Result<(Communication, bool)> {
         let external_id = validate::required("external_id", &message.external_id)?;
         let org = self.tenant.organization_id();
@@ -156,6 +152,7 @@ impl Communications {
     }
 
     /// Records an outbound message, call or meeting.
+    #[tracing::instrument(name = "communications.record_outbound", skip_all)]
     pub async fn record_outbound(&self, message: &OutboundMessage) -> Result<Communication> {
         let recording_url = validate::optional(message.recording_url.as_deref(), |u| {
             validate::https_url("recording_url", u)
@@ -204,18 +201,20 @@ impl Communications {
     }
 
     /// A communication.
+    #[tracing::instrument(name = "communications.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Communication> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM communications WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::COMMUNICATION,
             )
             .await
     }
 
     /// Sets the delivery status (from the provider's status callback), and the provider id
     /// when it is first known.
+    #[tracing::instrument(name = "communications.set_status", skip_all, fields(%id))]
     pub async fn set_status(
         &self,
         id: Uuid,
@@ -235,23 +234,25 @@ impl Communications {
                 .bind(external_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::COMMUNICATION))
             })
             .await
     }
 
     /// Deletes a communication.
+    #[tracing::instrument(name = "communications.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM communications WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::COMMUNICATION,
             )
             .await
     }
 
     /// A page of a lead's timeline, newest first, before `before` when given.
+    #[tracing::instrument(name = "communications.timeline", skip_all, fields(%lead_id))]
     pub async fn timeline(
         &self,
         lead_id: Uuid,

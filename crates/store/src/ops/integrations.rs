@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{
     CalendarIntegration, CalendarProvider, CalendarSyncStatus, MarketingIntegration,
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
@@ -57,13 +57,6 @@ impl Tenant {
     }
 }
 
-const CALENDAR_NOT_FOUND: Error = Error::NotFound {
-    entity: "calendar integration",
-};
-const MARKETING_NOT_FOUND: Error = Error::NotFound {
-    entity: "marketing integration",
-};
-
 /// Sealed access and refresh tokens of one row, under the same key.
 struct SealedTokens {
     key_id: String,
@@ -98,9 +91,7 @@ impl Integrations {
         let keyring = self.tenant.db().keyring()?;
         let org = self.tenant.organization_id();
         let (Some(key_id), Some(access)) = (key_id, access) else {
-            return Err(Error::NotFound {
-                entity: "stored token",
-            });
+            return Err(Error::not_found(entity::STORED_TOKEN));
         };
         let access_token = sealing::open(keyring, org, table, ACCESS, key_id.clone(), access)?;
         let refresh_token = refresh
@@ -114,6 +105,7 @@ impl Integrations {
     }
 
     /// Connects (or reconnects) a member's calendar with fresh tokens.
+    #[tracing::instrument(name = "integrations.connect_calendar", skip_all, fields(%user_id))]
     pub async fn connect_calendar(
         &self,
         user_id: Uuid,
@@ -151,24 +143,29 @@ impl Integrations {
                 .await
                 .map_err(|e| {
                     Error::from(e)
-                        .missing_parent("fk_calendar_integrations_organization_members", "member")
+                        .missing_parent(
+                            "fk_calendar_integrations_organization_members",
+                            entity::MEMBER,
+                        )
                 })
             })
             .await
     }
 
     /// A calendar integration (tokens sealed).
+    #[tracing::instrument(name = "integrations.calendar", skip_all, fields(%id))]
     pub async fn calendar(&self, id: Uuid) -> Result<CalendarIntegration> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                CALENDAR_NOT_FOUND,
+                entity::CALENDAR_INTEGRATION,
             )
             .await
     }
 
     /// The calendar integrations of the organization.
+    #[tracing::instrument(name = "integrations.calendars", skip_all)]
     pub async fn calendars(&self) -> Result<Vec<CalendarIntegration>> {
         self.tenant
             .rows_of_organization(
@@ -178,6 +175,7 @@ impl Integrations {
     }
 
     /// The opened tokens of a calendar integration, to call the provider.
+    #[tracing::instrument(name = "integrations.calendar_tokens", skip_all, fields(%id))]
     pub async fn calendar_tokens(&self, id: Uuid) -> Result<OAuthTokens> {
         let row = self.calendar(id).await?;
         self.open_tokens(
@@ -190,6 +188,7 @@ impl Integrations {
     }
 
     /// Records the outcome of a sync: its status and the provider's next sync cursor.
+    #[tracing::instrument(name = "integrations.record_calendar_sync", skip_all, fields(%id))]
     pub async fn record_calendar_sync(
         &self,
         id: Uuid,
@@ -210,23 +209,25 @@ impl Integrations {
                 .bind(sync_cursor)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(CALENDAR_NOT_FOUND)
+                .ok_or(Error::not_found(entity::CALENDAR_INTEGRATION))
             })
             .await
     }
 
     /// Disconnects a calendar: the integration, its tokens and mirrored events are deleted.
+    #[tracing::instrument(name = "integrations.disconnect_calendar", skip_all, fields(%id))]
     pub async fn disconnect_calendar(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                CALENDAR_NOT_FOUND,
+                entity::CALENDAR_INTEGRATION,
             )
             .await
     }
 
     /// Connects (or reconnects) an ad account with fresh tokens.
+    #[tracing::instrument(name = "integrations.connect_marketing", skip_all)]
     pub async fn connect_marketing(
         &self,
         platform: MarketingPlatform,
@@ -265,17 +266,19 @@ impl Integrations {
     }
 
     /// A marketing integration (tokens sealed).
+    #[tracing::instrument(name = "integrations.marketing", skip_all, fields(%id))]
     pub async fn marketing(&self, id: Uuid) -> Result<MarketingIntegration> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
 
     /// The opened tokens of a marketing integration.
+    #[tracing::instrument(name = "integrations.marketing_tokens", skip_all, fields(%id))]
     pub async fn marketing_tokens(&self, id: Uuid) -> Result<OAuthTokens> {
         let row = self.marketing(id).await?;
         self.open_tokens(
@@ -288,6 +291,7 @@ impl Integrations {
     }
 
     /// Counts `imported` more leads brought in by an import run.
+    #[tracing::instrument(name = "integrations.record_import", skip_all, fields(%id))]
     pub async fn record_import(&self, id: Uuid, imported: i32) -> Result<MarketingIntegration> {
         if imported < 0 {
             return Err(Error::invalid("imported", "must not be negative"));
@@ -299,23 +303,25 @@ impl Integrations {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
                 imported,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
 
     /// Disconnects an ad account, deleting its tokens.
+    #[tracing::instrument(name = "integrations.disconnect_marketing", skip_all, fields(%id))]
     pub async fn disconnect_marketing(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
                 id,
-                MARKETING_NOT_FOUND,
+                entity::MARKETING_INTEGRATION,
             )
             .await
     }
 
     /// Connects a WhatsApp number: credentials sealed, the verify token hashed; active.
+    #[tracing::instrument(name = "integrations.connect_whatsapp", skip_all)]
     pub async fn connect_whatsapp(&self, new: &NewWhatsapp) -> Result<WhatsappConfig> {
         let phone = validate::phone("phone_number", &new.phone_number)?;
         let org = self.tenant.organization_id();
@@ -353,15 +359,14 @@ impl Integrations {
     }
 
     /// The opened credentials of a WhatsApp config.
+    #[tracing::instrument(name = "integrations.whatsapp_credentials", skip_all, fields(%id))]
     pub async fn whatsapp_credentials(&self, id: Uuid) -> Result<SecretString> {
         let row: WhatsappConfig = self
             .tenant
             .row_by_id(
                 "SELECT * FROM whatsapp_configs WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound {
-                    entity: "whatsapp config",
-                },
+                entity::WHATSAPP_CONFIG,
             )
             .await?;
         self.open_credentials(
@@ -373,6 +378,7 @@ impl Integrations {
 
     /// Completes the setup of the organization's pending config of `provider` (created
     /// with the organization's defaults) with its number and credentials, and activates it.
+    #[tracing::instrument(name = "integrations.configure_voip", skip_all)]
     pub async fn configure_voip(
         &self,
         provider: VoipProvider,
@@ -409,23 +415,20 @@ impl Integrations {
                 .bind(cost_per_minute)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "pending voip config",
-                })
+                .ok_or(Error::not_found(entity::PENDING_VOIP_CONFIG))
             })
             .await
     }
 
     /// The opened credentials of a VoIP config.
+    #[tracing::instrument(name = "integrations.voip_credentials", skip_all, fields(%id))]
     pub async fn voip_credentials(&self, id: Uuid) -> Result<SecretString> {
         let row: VoipConfig = self
             .tenant
             .row_by_id(
                 "SELECT * FROM voip_configs WHERE organization_id = $1 AND id = $2",
                 id,
-                Error::NotFound {
-                    entity: "voip config",
-                },
+                entity::VOIP_CONFIG,
             )
             .await?;
         self.open_credentials(
@@ -443,9 +446,7 @@ impl Integrations {
         ciphertext: Option<Vec<u8>>,
     ) -> Result<SecretString> {
         let (Some(key_id), Some(ciphertext)) = (key_id, ciphertext) else {
-            return Err(Error::NotFound {
-                entity: "stored credentials",
-            });
+            return Err(Error::not_found(entity::STORED_CREDENTIALS));
         };
         sealing::open(
             self.tenant.db().keyring()?,

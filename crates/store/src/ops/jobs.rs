@@ -11,10 +11,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::{Db, Tenant};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{BackgroundJob, JobStatus};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A job to enqueue.
@@ -73,10 +73,9 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "job" };
-
 impl Jobs {
     /// Enqueues a job.
+    #[tracing::instrument(name = "jobs.enqueue", skip_all)]
     pub async fn enqueue(&self, new: &NewJob) -> Result<BackgroundJob> {
         let job_type = validate::dotted_name("job_type", &new.job_type)?;
         if let Some(queue) = &new.queue {
@@ -120,23 +119,19 @@ impl Jobs {
     }
 
     /// A job.
+    #[tracing::instrument(name = "jobs.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<BackgroundJob> {
-        let org = self.tenant.organization_id();
         self.tenant
-            .read(async |tx| {
-                sqlx::query_as(
-                    "SELECT * FROM background_jobs WHERE organization_id = $1 AND id = $2",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(NOT_FOUND)
-            })
+            .row_by_id(
+                "SELECT * FROM background_jobs WHERE organization_id = $1 AND id = $2",
+                id,
+                entity::JOB,
+            )
             .await
     }
 
     /// The organization's jobs in `status`, newest first.
+    #[tracing::instrument(name = "jobs.list", skip_all)]
     pub async fn list(&self, status: JobStatus, limit: i64) -> Result<Vec<BackgroundJob>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -156,6 +151,7 @@ impl Jobs {
     }
 
     /// Cancels a job that has not started.
+    #[tracing::instrument(name = "jobs.cancel", skip_all, fields(%id))]
     pub async fn cancel(&self, id: Uuid) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -168,14 +164,13 @@ impl Jobs {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "queued job",
-                })
+                .ok_or(Error::not_found(entity::QUEUED_JOB))
             })
             .await
     }
 
     /// Marks a job this worker holds as done.
+    #[tracing::instrument(name = "jobs.complete", skip_all, fields(%id))]
     pub async fn complete(&self, id: Uuid, worker: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -191,13 +186,14 @@ impl Jobs {
                 .bind(worker)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(HELD)
+                .ok_or(Error::not_found(entity::HELD_JOB))
             })
             .await
     }
 
     /// Records the failure of a job this worker holds: it runs again after
     /// [`retry_delay`], or, once it has used its `max_attempts`, fails for good.
+    #[tracing::instrument(name = "jobs.fail", skip_all, fields(%id))]
     pub async fn fail(&self, id: Uuid, worker: &str, error: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -212,7 +208,7 @@ impl Jobs {
                 .bind(worker)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(HELD)?;
+                .ok_or(Error::not_found(entity::HELD_JOB))?;
                 Ok(sqlx::query_as(
                     "UPDATE background_jobs SET \
                          status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
@@ -232,10 +228,6 @@ impl Jobs {
             .await
     }
 }
-
-const HELD: Error = Error::NotFound {
-    entity: "running job held by this worker",
-};
 
 /// A worker that claims jobs of every organization.
 ///
@@ -270,6 +262,7 @@ impl Worker {
 
     /// Claims the next due job of `queue` (lowest priority number, then earliest), or
     /// `None` when there is none free. Concurrent workers never get the same job.
+    #[tracing::instrument(name = "worker.claim", skip_all)]
     pub async fn claim(&self, queue: &str) -> Result<Option<BackgroundJob>> {
         let mut tx = self
             .db
@@ -285,6 +278,7 @@ impl Worker {
     }
 
     /// Marks a claimed job as done.
+    #[tracing::instrument(name = "worker.complete", skip_all, fields(job_id = %job.id))]
     pub async fn complete(&self, job: &BackgroundJob) -> Result<BackgroundJob> {
         self.db
             .worker_tenant(job.organization_id)
@@ -294,6 +288,7 @@ impl Worker {
     }
 
     /// Records the failure of a claimed job (retried with backoff until `max_attempts`).
+    #[tracing::instrument(name = "worker.fail", skip_all, fields(job_id = %job.id))]
     pub async fn fail(&self, job: &BackgroundJob, error: &str) -> Result<BackgroundJob> {
         self.db
             .worker_tenant(job.organization_id)

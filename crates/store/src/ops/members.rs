@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
 use crate::ops::organizations::own_account;
 use crate::sealing;
@@ -35,10 +35,9 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "member" };
-
 impl Members {
     /// Every member, oldest first.
+    #[tracing::instrument(name = "members.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<OrganizationMember>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -55,17 +54,19 @@ impl Members {
     }
 
     /// The membership of `user_id`.
+    #[tracing::instrument(name = "members.get", skip_all, fields(%user_id))]
     pub async fn get(&self, user_id: Uuid) -> Result<OrganizationMember> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM organization_members WHERE organization_id = $1 AND user_id = $2",
                 user_id,
-                NOT_FOUND,
+                entity::MEMBER,
             )
             .await
     }
 
     /// Makes an existing user a member directly (no invitation), e.g. by an administrator.
+    #[tracing::instrument(name = "members.add", skip_all, fields(%user_id))]
     pub async fn add(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -75,6 +76,11 @@ impl Members {
 
     /// Invites `email` with `role`, valid for `valid_for`. A pending invitation of the same
     /// e-mail is revoked and replaced, so re-inviting renews the link.
+    #[tracing::instrument(
+        name = "members.invite",
+        skip_all,
+        fields(invited_by = invited_by.map(tracing::field::display))
+    )]
     pub async fn invite(
         &self,
         email: &str,
@@ -119,7 +125,7 @@ impl Members {
                 .map_err(|e| {
                     Error::from(e).missing_parent(
                         "fk_organization_invitations_organization_members",
-                        "member",
+                        entity::MEMBER,
                     )
                 })
             })
@@ -128,6 +134,7 @@ impl Members {
     }
 
     /// The invitations not yet accepted or revoked, newest first.
+    #[tracing::instrument(name = "members.pending_invitations", skip_all)]
     pub async fn pending_invitations(&self) -> Result<Vec<OrganizationInvitation>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -147,6 +154,7 @@ impl Members {
     }
 
     /// Revokes a pending invitation.
+    #[tracing::instrument(name = "members.revoke_invitation", skip_all, fields(%id))]
     pub async fn revoke_invitation(&self, id: Uuid) -> Result<OrganizationInvitation> {
         self.tenant
             .update_by_id(
@@ -156,15 +164,14 @@ impl Members {
                  RETURNING organization_id, id, email, role, invited_by, expires_at, \
                            accepted_at, revoked_at, created_at, updated_at",
                 id,
-                Error::NotFound {
-                    entity: "invitation",
-                },
+                entity::INVITATION,
             )
             .await
     }
 
     /// Accepts the invitation whose token is `token` for the signed-in user `user_id`,
     /// whose e-mail must be the invited one. Makes the user a member with the invited role.
+    #[tracing::instrument(name = "members.accept", skip_all, fields(%user_id))]
     pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         let token_hash = crmdb_secrets::hash_token(token);
@@ -187,9 +194,7 @@ impl Members {
                     .bind(&token_hash)
                     .fetch_optional(&mut **tx)
                     .await?
-                    .ok_or(Error::NotFound {
-                        entity: "invitation",
-                    })?;
+                    .ok_or(Error::not_found(entity::INVITATION))?;
                 if invitation.expires_at <= Utc::now() {
                     return Err(Error::forbidden("the invitation has expired"));
                 }
@@ -215,6 +220,7 @@ impl Members {
     }
 
     /// Changes the role of `user_id`. The last active owner cannot be demoted.
+    #[tracing::instrument(name = "members.change_role", skip_all, fields(%user_id))]
     pub async fn change_role(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -231,12 +237,13 @@ impl Members {
                 .bind(role)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::MEMBER))
             })
             .await
     }
 
     /// Removes `user_id` from the organization. The last active owner cannot be removed.
+    #[tracing::instrument(name = "members.remove", skip_all, fields(%user_id))]
     pub async fn remove(&self, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -251,7 +258,7 @@ impl Members {
                 .await?
                 .rows_affected();
                 if removed == 0 {
-                    return Err(NOT_FOUND);
+                    return Err(Error::not_found(entity::MEMBER));
                 }
                 Ok(())
             })
@@ -278,8 +285,11 @@ async fn insert_member(
     .await
     .map_err(|e| {
         Error::from(e)
-            .missing_parent("fk_organization_members_users", "user")
-            .missing_parent("fk_organization_members_organization_members", "member")
+            .missing_parent("fk_organization_members_users", entity::USER)
+            .missing_parent(
+                "fk_organization_members_organization_members",
+                entity::MEMBER,
+            )
     })
 }
 

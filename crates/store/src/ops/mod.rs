@@ -1,5 +1,7 @@
 //! The operations of the data layer, one module per area of the CRM. Each area is a small
-//! handle borrowed from a [`crate::Tenant`] (or the [`crate::Db`] for global work).
+//! handle borrowed from a [`crate::Tenant`] (or the [`crate::Db`] for global work). What the
+//! areas share — the by-id statements and pagination — lives in `common`; a paged read
+//! takes a page size of up to [`MAX_PAGE`].
 
 pub mod ai;
 pub mod analytics;
@@ -16,3 +18,5 @@ pub mod pipelines;
 pub mod tasks;
 pub mod templates;
 pub mod webhooks;
+
+pub use common::MAX_PAGE;

@@ -3,8 +3,9 @@
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::LeadNote;
+use crate::ops::leads::require_lead;
 use crate::validate;
 
 /// The lead notes of one organization.
@@ -22,10 +23,13 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "note" };
-
 impl Notes {
     /// Writes a note on a lead.
+    #[tracing::instrument(
+        name = "notes.create",
+        skip_all,
+        fields(%lead_id, author_user_id = author_user_id.map(tracing::field::display))
+    )]
     pub async fn create(
         &self,
         lead_id: Uuid,
@@ -36,7 +40,7 @@ impl Notes {
         let org = self.tenant.organization_id();
         self.tenant
             .transaction(async |tx| {
-                crate::ops::leads::require_lead(tx, org, lead_id).await?;
+                require_lead(tx, org, lead_id).await?;
                 sqlx::query_as(
                     "INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body) \
                      VALUES ($1, $2, $3, $4) RETURNING *",
@@ -48,24 +52,27 @@ impl Notes {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e).missing_parent("fk_lead_notes_organization_members", "member")
+                    Error::from(e)
+                        .missing_parent("fk_lead_notes_organization_members", entity::MEMBER)
                 })
             })
             .await
     }
 
     /// A note.
+    #[tracing::instrument(name = "notes.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<LeadNote> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM lead_notes WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
 
     /// Replaces the text of a note.
+    #[tracing::instrument(name = "notes.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, body: &str) -> Result<LeadNote> {
         let body = validate::required("body", body)?;
         self.tenant
@@ -74,12 +81,13 @@ impl Notes {
                  RETURNING *",
                 id,
                 &body,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
 
     /// Pins a note to the top of its lead, or unpins it.
+    #[tracing::instrument(name = "notes.pin", skip_all, fields(%id))]
     pub async fn pin(&self, id: Uuid, pinned: bool) -> Result<LeadNote> {
         self.tenant
             .set_by_id(
@@ -87,23 +95,25 @@ impl Notes {
                  RETURNING *",
                 id,
                 pinned,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
 
     /// Deletes a note.
+    #[tracing::instrument(name = "notes.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM lead_notes WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::NOTE,
             )
             .await
     }
 
     /// The notes of a lead: pinned first, then newest first.
+    #[tracing::instrument(name = "notes.list", skip_all, fields(%lead_id))]
     pub async fn list(&self, lead_id: Uuid) -> Result<Vec<LeadNote>> {
         let org = self.tenant.organization_id();
         self.tenant

@@ -6,7 +6,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::{Db, Tenant};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, Organization, User};
 use crate::sealing;
 use crate::validate;
@@ -54,6 +54,7 @@ impl Db {
 
 impl Tenant {
     /// The handle's own organization.
+    #[tracing::instrument(name = "tenant.organization", skip_all)]
     pub async fn organization(&self) -> Result<Organization> {
         let id = self.organization_id();
         self.read(async |tx| {
@@ -61,9 +62,7 @@ impl Tenant {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "organization",
-                })
+                .ok_or(Error::not_found(entity::ORGANIZATION))
         })
         .await
     }
@@ -73,6 +72,11 @@ impl Organizations {
     /// Creates an organization with its defaults (pipeline and stages, message templates,
     /// VoIP configs awaiting setup, baseline scoring model) and, with `owner`, makes that
     /// user its owner — all in one transaction.
+    #[tracing::instrument(
+        name = "organizations.create",
+        skip_all,
+        fields(owner = owner.map(tracing::field::display))
+    )]
     pub async fn create(&self, new: &NewOrganization, owner: Option<Uuid>) -> Result<Organization> {
         let new = NewOrganization {
             name: validate::required("name", &new.name)?,
@@ -93,7 +97,9 @@ impl Organizations {
             .bind(user_id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).missing_parent("fk_organization_members_users", "user"))?;
+            .map_err(|e| {
+                Error::from(e).missing_parent("fk_organization_members_users", entity::USER)
+            })?;
         }
         let organization = sqlx::query_as("SELECT * FROM organizations WHERE id = $1")
             .bind(id)
@@ -104,6 +110,7 @@ impl Organizations {
     }
 
     /// The organizations `user_id` is an active member of, by name, with the role there.
+    #[tracing::instrument(name = "organizations.list_for_user", skip_all, fields(%user_id))]
     pub async fn list_for_user(&self, user_id: Uuid) -> Result<Vec<Membership>> {
         // No organization is selected: the own_memberships policy shows the user's own
         // membership rows only.
@@ -125,6 +132,7 @@ impl Organizations {
 
 impl Users {
     /// Creates a user (signs up); the password, when given, is stored as an argon2id hash.
+    #[tracing::instrument(name = "users.create", skip_all)]
     pub async fn create(&self, new: &NewUser) -> Result<User> {
         let email = validate::email("email", &new.email)?;
         let full_name = validate::required("full_name", &new.full_name)?;
@@ -155,6 +163,7 @@ impl Users {
     }
 
     /// The signed-in user's own account (`id` is the acting user).
+    #[tracing::instrument(name = "users.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<User> {
         let mut tx = self.db.begin_global(Some(id)).await?;
         let user = own_account(&mut tx, id).await?;
@@ -165,6 +174,7 @@ impl Users {
     /// The user with this e-mail and password; `None` when either is wrong (callers must
     /// not tell which). The stored hash never leaves the database: the password is hashed
     /// here with the stored parameters and salt, and the database compares.
+    #[tracing::instrument(name = "users.authenticate", skip_all)]
     pub async fn authenticate(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         let email = validate::email("email", email)?;
         let mut tx = self.db.begin_global(None).await?;
@@ -199,6 +209,7 @@ const TWO_FACTOR: (&str, &str) = ("user_two_factor", "secret_ciphertext");
 impl Users {
     /// Starts (or restarts) TOTP enrolment of a user with `secret`, sealed at rest; the
     /// factor is enabled once [`Users::confirm_two_factor`] is called.
+    #[tracing::instrument(name = "users.enroll_two_factor", skip_all, fields(%user_id))]
     pub async fn enroll_two_factor(&self, user_id: Uuid, secret: &SecretString) -> Result<()> {
         let (table, column) = TWO_FACTOR;
         let sealed = self
@@ -228,13 +239,14 @@ impl Users {
             .bind(&sealed.key_id)
             .execute(&mut *tx)
             .await
-            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", "user"))?;
+            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", entity::USER))?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     /// Enables the enrolled factor (after the user proved a first code).
+    #[tracing::instrument(name = "users.confirm_two_factor", skip_all, fields(%user_id))]
     pub async fn confirm_two_factor(&self, user_id: Uuid) -> Result<()> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         let updated = sqlx::query(
@@ -246,14 +258,13 @@ impl Users {
         .rows_affected();
         tx.commit().await?;
         if updated == 0 {
-            return Err(Error::NotFound {
-                entity: "two-factor enrolment",
-            });
+            return Err(Error::not_found(entity::TWO_FACTOR_ENROLMENT));
         }
         Ok(())
     }
 
     /// The opened TOTP secret of a user, to verify a code.
+    #[tracing::instrument(name = "users.two_factor_secret", skip_all, fields(%user_id))]
     pub async fn two_factor_secret(&self, user_id: Uuid) -> Result<SecretString> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         let row: Option<(String, Vec<u8>)> =
@@ -261,9 +272,7 @@ impl Users {
                 .fetch_optional(&mut *tx)
                 .await?;
         tx.commit().await?;
-        let (key_id, ciphertext) = row.ok_or(Error::NotFound {
-            entity: "two-factor enrolment",
-        })?;
+        let (key_id, ciphertext) = row.ok_or(Error::not_found(entity::TWO_FACTOR_ENROLMENT))?;
         let (table, column) = TWO_FACTOR;
         let sealed = crmdb_secrets::Sealed { key_id, ciphertext };
         Ok(self
@@ -284,7 +293,7 @@ pub(crate) async fn own_account(conn: &mut sqlx::PgConnection, id: Uuid) -> Resu
     .bind(id)
     .fetch_optional(conn)
     .await?
-    .ok_or(Error::NotFound { entity: "user" })
+    .ok_or(Error::not_found(entity::USER))
 }
 
 /// A slug as the schema accepts it: a DNS label of lower-case letters, digits and hyphens.

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{Pipeline, PipelineStage, StageType};
 use crate::validate;
 
@@ -44,11 +44,9 @@ impl Tenant {
     }
 }
 
-const PIPELINE: Error = Error::NotFound { entity: "pipeline" };
-const STAGE: Error = Error::NotFound { entity: "stage" };
-
 impl Pipelines {
     /// Creates a pipeline after the existing ones, with `stages` in order.
+    #[tracing::instrument(name = "pipelines.create", skip_all)]
     pub async fn create(
         &self,
         name: &str,
@@ -81,6 +79,7 @@ impl Pipelines {
     }
 
     /// Every pipeline, in display order.
+    #[tracing::instrument(name = "pipelines.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<Pipeline>> {
         self.tenant
             .rows_of_organization(
@@ -90,17 +89,19 @@ impl Pipelines {
     }
 
     /// A pipeline.
+    #[tracing::instrument(name = "pipelines.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Pipeline> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM pipelines WHERE organization_id = $1 AND id = $2",
                 id,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
 
     /// The organization's default pipeline.
+    #[tracing::instrument(name = "pipelines.default_pipeline", skip_all)]
     pub async fn default_pipeline(&self) -> Result<Pipeline> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -109,12 +110,13 @@ impl Pipelines {
                     .bind(org)
                     .fetch_optional(&mut **tx)
                     .await?
-                    .ok_or(PIPELINE)
+                    .ok_or(Error::not_found(entity::PIPELINE))
             })
             .await
     }
 
     /// Renames a pipeline.
+    #[tracing::instrument(name = "pipelines.rename", skip_all, fields(%id))]
     pub async fn rename(&self, id: Uuid, name: &str) -> Result<Pipeline> {
         let name = validate::required("name", name)?;
         self.tenant
@@ -123,24 +125,26 @@ impl Pipelines {
                  RETURNING *",
                 id,
                 &name,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
 
     /// Deletes a pipeline and its stages; refused with [`Error::Conflict`] while it still
     /// holds leads.
+    #[tracing::instrument(name = "pipelines.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM pipelines WHERE organization_id = $1 AND id = $2",
                 id,
-                PIPELINE,
+                entity::PIPELINE,
             )
             .await
     }
 
     /// The stages of a pipeline, in order.
+    #[tracing::instrument(name = "pipelines.stages", skip_all, fields(%pipeline_id))]
     pub async fn stages(&self, pipeline_id: Uuid) -> Result<Vec<PipelineStage>> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -152,6 +156,7 @@ impl Pipelines {
     }
 
     /// Adds a stage at the end of a pipeline.
+    #[tracing::instrument(name = "pipelines.add_stage", skip_all, fields(%pipeline_id))]
     pub async fn add_stage(&self, pipeline_id: Uuid, stage: &NewStage) -> Result<PipelineStage> {
         check_stage(stage)?;
         let org = self.tenant.organization_id();
@@ -164,6 +169,7 @@ impl Pipelines {
     }
 
     /// Renames a stage.
+    #[tracing::instrument(name = "pipelines.rename_stage", skip_all, fields(%stage_id))]
     pub async fn rename_stage(&self, stage_id: Uuid, name: &str) -> Result<PipelineStage> {
         let name = validate::required("name", name)?;
         self.tenant
@@ -172,18 +178,19 @@ impl Pipelines {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 stage_id,
                 &name,
-                STAGE,
+                entity::STAGE,
             )
             .await
     }
 
     /// Deletes a stage; refused with [`Error::Conflict`] while leads are in it.
+    #[tracing::instrument(name = "pipelines.delete_stage", skip_all, fields(%stage_id))]
     pub async fn delete_stage(&self, stage_id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM pipeline_stages WHERE organization_id = $1 AND id = $2",
                 stage_id,
-                STAGE,
+                entity::STAGE,
             )
             .await
     }
@@ -191,6 +198,7 @@ impl Pipelines {
     /// Puts the stages of a pipeline in the order of `stage_ids`, which must list each of
     /// its stages exactly once. One statement under the deferred unique order constraint,
     /// so positions can swap and no reader ever sees a half-applied order.
+    #[tracing::instrument(name = "pipelines.reorder_stages", skip_all, fields(%pipeline_id))]
     pub async fn reorder_stages(
         &self,
         pipeline_id: Uuid,
@@ -252,7 +260,7 @@ async fn require_pipeline(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> 
     .fetch_one(&mut **tx)
     .await?;
     if !exists {
-        return Err(PIPELINE);
+        return Err(Error::not_found(entity::PIPELINE));
     }
     Ok(())
 }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::{Task, TaskPriority, TaskType};
-use crate::ops::leads::page_size;
+use crate::ops::common::page_size;
 use crate::validate;
 
 /// A task to create.
@@ -62,16 +62,15 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "task" };
-
 fn references(error: sqlx::Error) -> Error {
     Error::from(error)
-        .missing_parent("fk_tasks_leads", "lead")
-        .missing_parent("fk_tasks_organization_members", "member")
+        .missing_parent("fk_tasks_leads", entity::LEAD)
+        .missing_parent("fk_tasks_organization_members", entity::MEMBER)
 }
 
 impl Tasks {
     /// Creates a task.
+    #[tracing::instrument(name = "tasks.create", skip_all)]
     pub async fn create(&self, new: &NewTask) -> Result<Task> {
         let title = validate::required("title", &new.title)?;
         let org = self.tenant.organization_id();
@@ -98,17 +97,19 @@ impl Tasks {
     }
 
     /// A task.
+    #[tracing::instrument(name = "tasks.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Task> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM tasks WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }
 
     /// Applies `changes` to a task.
+    #[tracing::instrument(name = "tasks.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &TaskChanges) -> Result<Task> {
         let title =
             validate::optional(changes.title.as_deref(), |t| validate::required("title", t))?;
@@ -139,12 +140,13 @@ impl Tasks {
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(references)?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::TASK))
             })
             .await
     }
 
     /// Marks a task done (`true`) or open again (`false`).
+    #[tracing::instrument(name = "tasks.set_completed", skip_all, fields(%id))]
     pub async fn set_completed(&self, id: Uuid, completed: bool) -> Result<Task> {
         self.tenant
             .set_by_id(
@@ -153,23 +155,25 @@ impl Tasks {
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,
                 completed,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }
 
     /// Deletes a task.
+    #[tracing::instrument(name = "tasks.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM tasks WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TASK,
             )
             .await
     }
 
     /// A member's open tasks, soonest due first (undated last).
+    #[tracing::instrument(name = "tasks.open_for", skip_all, fields(%user_id))]
     pub async fn open_for(&self, user_id: Uuid, limit: i64) -> Result<Vec<Task>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
@@ -190,6 +194,7 @@ impl Tasks {
     }
 
     /// The tasks about a lead, soonest due first.
+    #[tracing::instrument(name = "tasks.for_lead", skip_all, fields(%lead_id))]
     pub async fn for_lead(&self, lead_id: Uuid) -> Result<Vec<Task>> {
         let org = self.tenant.organization_id();
         self.tenant

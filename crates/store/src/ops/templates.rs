@@ -10,7 +10,7 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{
     MessageTemplate, SuccessMetric, TemplateCategory, TemplateChannel, TemplateUsage,
@@ -87,8 +87,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound { entity: "template" };
-
 /// The placeholders of `content` as the schema stores them: a sorted array of names.
 fn variables(content: &str) -> JsonValue {
     let mut names = crmdb_seed::template::placeholders(content);
@@ -116,6 +114,7 @@ struct LeadContext {
 
 impl Templates {
     /// Creates a template; its `variables` are the placeholders of `content`.
+    #[tracing::instrument(name = "templates.create", skip_all)]
     pub async fn create(&self, new: &NewTemplate) -> Result<MessageTemplate> {
         let name = validate::required("name", &new.name)?;
         let content = validate::required("content", &new.content)?;
@@ -141,17 +140,19 @@ impl Templates {
     }
 
     /// A template.
+    #[tracing::instrument(name = "templates.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<MessageTemplate> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM message_templates WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TEMPLATE,
             )
             .await
     }
 
     /// Every template, by name.
+    #[tracing::instrument(name = "templates.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<MessageTemplate>> {
         self.tenant
             .rows_of_organization(
@@ -161,6 +162,7 @@ impl Templates {
     }
 
     /// Applies `changes`; new content brings its variables along.
+    #[tracing::instrument(name = "templates.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &TemplateChanges) -> Result<MessageTemplate> {
         let name = validate::optional(changes.name.as_deref(), |n| validate::required("name", n))?;
         let content = validate::optional(changes.content.as_deref(), |c| {
@@ -190,18 +192,19 @@ impl Templates {
                 .bind(changes.is_active)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::TEMPLATE))
             })
             .await
     }
 
     /// Deletes a template (messages sent with it keep their text; its statistics go).
+    #[tracing::instrument(name = "templates.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM message_templates WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::TEMPLATE,
             )
             .await
     }
@@ -209,6 +212,7 @@ impl Templates {
     /// Renders an active template for a lead. A placeholder that is neither a built-in
     /// variable ([`BUILTIN_VARIABLES`]) nor a custom field (defined, or set on the lead), or
     /// one the lead has no value for, is an [`Error::InvalidInput`] naming it.
+    #[tracing::instrument(name = "templates.render", skip_all, fields(%id, %lead_id))]
     pub async fn render(&self, id: Uuid, lead_id: Uuid) -> Result<Rendered> {
         let org = self.tenant.organization_id();
         let (template, lead, custom_keys) = self
@@ -221,7 +225,7 @@ impl Templates {
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)?;
+                .ok_or(Error::not_found(entity::TEMPLATE))?;
                 let lead: LeadContext = sqlx::query_as(
                     "SELECT l.name AS lead_name, l.email, l.phone, l.company, l.job_title, \
                             l.value, l.currency, l.custom_fields, \
@@ -243,7 +247,7 @@ impl Templates {
                 .bind(lead_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound { entity: "lead" })?;
+                .ok_or(Error::not_found(entity::LEAD))?;
                 let custom_keys: Vec<String> = sqlx::query_scalar(
                     "SELECT key FROM custom_field_definitions \
                      WHERE organization_id = $1 AND entity = 'lead'",
@@ -285,6 +289,15 @@ impl Templates {
     }
 
     /// Records one use of a template (for a lead, by a member) and counts it on the template.
+    #[tracing::instrument(
+        name = "templates.record_usage",
+        skip_all,
+        fields(
+            %template_id,
+            lead_id = lead_id.map(tracing::field::display),
+            user_id = user_id.map(tracing::field::display),
+        )
+    )]
     pub async fn record_usage(
         &self,
         template_id: Uuid,
@@ -304,7 +317,7 @@ impl Templates {
                 .await?
                 .rows_affected();
                 if counted == 0 {
-                    return Err(NOT_FOUND);
+                    return Err(Error::not_found(entity::TEMPLATE));
                 }
                 sqlx::query_as(
                     "INSERT INTO template_usage_stats (organization_id, template_id, lead_id, user_id) \
@@ -318,14 +331,18 @@ impl Templates {
                 .await
                 .map_err(|e| {
                     Error::from(e)
-                        .missing_parent("fk_template_usage_stats_leads", "lead")
-                        .missing_parent("fk_template_usage_stats_organization_members", "member")
+                        .missing_parent("fk_template_usage_stats_leads", entity::LEAD)
+                        .missing_parent(
+                            "fk_template_usage_stats_organization_members",
+                            entity::MEMBER,
+                        )
                 })
             })
             .await
     }
 
     /// Records what a use led to.
+    #[tracing::instrument(name = "templates.record_outcome", skip_all, fields(%usage_id))]
     pub async fn record_outcome(
         &self,
         usage_id: Uuid,
@@ -345,14 +362,13 @@ impl Templates {
                 .bind(success)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::NotFound {
-                    entity: "template usage",
-                })
+                .ok_or(Error::not_found(entity::TEMPLATE_USAGE))
             })
             .await
     }
 
     /// Uses and successes per template over the last `days` days, most used first.
+    #[tracing::instrument(name = "templates.performance", skip_all)]
     pub async fn performance(&self, days: i32) -> Result<Vec<TemplatePerformance>> {
         if !(1..=366).contains(&days) {
             return Err(Error::invalid("days", "must be between 1 and 366"));

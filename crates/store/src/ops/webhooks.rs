@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{Error, Result};
+use crate::error::{entity, Error, Result};
 use crate::models::WebhookSubscription;
 use crate::sealing;
 use crate::validate;
@@ -44,10 +44,6 @@ impl Tenant {
     }
 }
 
-const NOT_FOUND: Error = Error::NotFound {
-    entity: "webhook subscription",
-};
-
 fn events(events: &[String]) -> Result<Vec<String>> {
     if events.is_empty() {
         return Err(Error::invalid("events", "must name at least one event"));
@@ -66,6 +62,7 @@ fn events(events: &[String]) -> Result<Vec<String>> {
 
 impl Webhooks {
     /// Registers an https endpoint for `events` (`*` for all) with a fresh signing secret.
+    #[tracing::instrument(name = "webhooks.create", skip_all)]
     pub async fn create(
         &self,
         url: &str,
@@ -102,17 +99,19 @@ impl Webhooks {
     }
 
     /// A subscription.
+    #[tracing::instrument(name = "webhooks.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<WebhookSubscription> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::WEBHOOK_SUBSCRIPTION,
             )
             .await
     }
 
     /// Every subscription, oldest first.
+    #[tracing::instrument(name = "webhooks.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<WebhookSubscription>> {
         self.tenant
             .rows_of_organization(
@@ -122,6 +121,7 @@ impl Webhooks {
     }
 
     /// The signing secret, opened, to sign a delivery.
+    #[tracing::instrument(name = "webhooks.secret", skip_all, fields(%id))]
     pub async fn secret(&self, id: Uuid) -> Result<SecretString> {
         let subscription = self.get(id).await?;
         sealing::open(
@@ -135,6 +135,7 @@ impl Webhooks {
     }
 
     /// Replaces the signing secret with a fresh one.
+    #[tracing::instrument(name = "webhooks.rotate_secret", skip_all, fields(%id))]
     pub async fn rotate_secret(&self, id: Uuid) -> Result<WithSecret> {
         let org = self.tenant.organization_id();
         let secret = sealing::random_secret("whsec_");
@@ -152,7 +153,7 @@ impl Webhooks {
                 .bind(&sealed.key_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
             })
             .await?;
         Ok(WithSecret {
@@ -162,6 +163,7 @@ impl Webhooks {
     }
 
     /// Applies `changes`.
+    #[tracing::instrument(name = "webhooks.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &WebhookChanges) -> Result<WebhookSubscription> {
         let url = validate::optional(changes.url.as_deref(), |u| validate::https_url("url", u))?;
         let event_names = validate::optional(changes.events.as_deref(), events)?;
@@ -180,18 +182,19 @@ impl Webhooks {
                 .bind(changes.is_active)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(NOT_FOUND)
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
             })
             .await
     }
 
     /// Deletes a subscription and its delivery log.
+    #[tracing::instrument(name = "webhooks.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
                 id,
-                NOT_FOUND,
+                entity::WEBHOOK_SUBSCRIPTION,
             )
             .await
     }

@@ -1,16 +1,15 @@
-//! Leads: create, update, read, soft delete and restore, move between stages, assign,
-//! favorite, tag, search, and the kanban reads (column pages, board summary, my leads).
+//! A lead's own record: create, read, update, soft delete and restore, move between stages
+//! (and pipelines), assign to a member.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::{Tenant, TenantTx};
-use crate::error::{Error, Result};
-use crate::hot;
-use crate::models::{Lead, LeadSource, LeadStatus, Tag};
-use crate::ops::common::next_cursor;
+use super::Leads;
+use crate::db::TenantTx;
+use crate::error::{entity, Error, Result};
+use crate::models::{Lead, LeadSource, LeadStatus};
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -65,81 +64,11 @@ pub struct LeadChanges {
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
 }
 
-/// The longest search text `search_leads` accepts (it refuses longer ones itself too).
-pub const SEARCH_TEXT_MAX_BYTES: usize = 400;
-
-/// A lead found by search.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
-pub struct LeadHit {
-    pub id: Uuid,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub pipeline_id: Uuid,
-    pub stage_id: Uuid,
-    pub lead_score: i32,
-    pub status: LeadStatus,
-}
-
-/// Where a kanban column page ended: pass it back to get the next page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct KanbanCursor {
-    pub lead_score: i32,
-    pub id: Uuid,
-}
-
-/// One page of a kanban column.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct KanbanPage {
-    pub leads: Vec<Lead>,
-    /// `None` on the last page.
-    pub next: Option<KanbanCursor>,
-}
-
-/// One column of the kanban board summary.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
-pub struct StageSummary {
-    pub stage_id: Uuid,
-    pub name: String,
-    pub stage_order: i32,
-    pub lead_count: i64,
-    pub total_value: Decimal,
-}
-
-/// The leads of one organization.
-#[derive(Debug, Clone)]
-pub struct Leads {
-    tenant: Tenant,
-}
-
-impl Tenant {
-    /// Leads.
-    pub fn leads(&self) -> Leads {
-        Leads {
-            tenant: self.clone(),
-        }
-    }
-}
-
-const LEAD: Error = Error::NotFound { entity: "lead" };
-const STAGE: Error = Error::NotFound { entity: "stage" };
-
-/// The largest page any list operation returns.
-pub const MAX_PAGE: i64 = 200;
-
-pub(crate) fn page_size(limit: i64) -> Result<i64> {
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(Error::invalid("limit", "must be between 1 and 200"));
-    }
-    Ok(limit)
-}
-
 fn lead_reference(error: sqlx::Error) -> Error {
     Error::from(error)
-        .missing_parent("fk_leads_pipeline_stages", "stage")
-        .missing_parent("fk_leads_pipelines", "pipeline")
-        .missing_parent("fk_leads_organization_members", "member")
+        .missing_parent("fk_leads_pipeline_stages", entity::STAGE)
+        .missing_parent("fk_leads_pipelines", entity::PIPELINE)
+        .missing_parent("fk_leads_organization_members", entity::MEMBER)
 }
 
 fn optional_text(value: Option<&str>) -> Option<String> {
@@ -151,6 +80,7 @@ fn optional_text(value: Option<&str>) -> Option<String> {
 
 impl Leads {
     /// Creates a lead.
+    #[tracing::instrument(name = "leads.create", skip_all)]
     pub async fn create(&self, new: &NewLead) -> Result<Lead> {
         let name = validate::required("name", &new.name)?;
         let email = validate::optional(new.email.as_deref(), |e| validate::email("email", e))?;
@@ -195,17 +125,19 @@ impl Leads {
     }
 
     /// A lead that is not deleted.
+    #[tracing::instrument(name = "leads.get", skip_all, fields(%id))]
     pub async fn get(&self, id: Uuid) -> Result<Lead> {
         self.tenant
             .row_by_id(
                 "SELECT * FROM leads WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
                 id,
-                LEAD,
+                entity::LEAD,
             )
             .await
     }
 
     /// Applies `changes` to a lead that is not deleted.
+    #[tracing::instrument(name = "leads.update", skip_all, fields(%id))]
     pub async fn update(&self, id: Uuid, changes: &LeadChanges) -> Result<Lead> {
         let name = validate::optional(changes.name.as_deref(), |n| validate::required("name", n))?;
         let email = match &changes.email {
@@ -283,24 +215,26 @@ impl Leads {
                 .bind(changes.next_follow_up_at.flatten())
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(LEAD)
+                .ok_or(Error::not_found(entity::LEAD))
             })
             .await
     }
 
     /// Soft-deletes a lead: hidden from every list and search until restored.
+    #[tracing::instrument(name = "leads.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
             .delete_by_id(
                 "UPDATE leads SET deleted_at = now() \
                  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL",
                 id,
-                LEAD,
+                entity::LEAD,
             )
             .await
     }
 
     /// Restores a soft-deleted lead.
+    #[tracing::instrument(name = "leads.restore", skip_all, fields(%id))]
     pub async fn restore(&self, id: Uuid) -> Result<Lead> {
         self.tenant
             .update_by_id(
@@ -308,15 +242,14 @@ impl Leads {
                  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL \
                  RETURNING *",
                 id,
-                Error::NotFound {
-                    entity: "deleted lead",
-                },
+                entity::DELETED_LEAD,
             )
             .await
     }
 
     /// Moves a lead to `stage_id`, which may be in another pipeline of the organization
     /// (the lead then changes pipeline too). The stage history records the move.
+    #[tracing::instrument(name = "leads.move_to_stage", skip_all, fields(%id, %stage_id))]
     pub async fn move_to_stage(&self, id: Uuid, stage_id: Uuid) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -333,12 +266,17 @@ impl Leads {
                 .bind(stage_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(LEAD)
+                .ok_or(Error::not_found(entity::LEAD))
             })
             .await
     }
 
     /// Assigns a lead to a member (`None` unassigns it).
+    #[tracing::instrument(
+        name = "leads.assign",
+        skip_all,
+        fields(%id, user_id = user_id.map(tracing::field::display))
+    )]
     pub async fn assign(&self, id: Uuid, user_id: Option<Uuid>) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
@@ -354,237 +292,7 @@ impl Leads {
                 .fetch_optional(&mut **tx)
                 .await
                 .map_err(lead_reference)?
-                .ok_or(LEAD)
-            })
-            .await
-    }
-
-    /// Stars a lead for a member; starring twice is the same as once.
-    pub async fn favorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                require_lead(tx, org, id).await?;
-                sqlx::query(
-                    "INSERT INTO lead_favorites (organization_id, lead_id, user_id) \
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(user_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| {
-                    Error::from(e)
-                        .missing_parent("fk_lead_favorites_organization_members", "member")
-                })?;
-                Ok(())
-            })
-            .await
-    }
-
-    /// Removes a member's star from a lead.
-    pub async fn unfavorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                let removed = sqlx::query(
-                    "DELETE FROM lead_favorites \
-                     WHERE organization_id = $1 AND lead_id = $2 AND user_id = $3",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(user_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if removed == 0 {
-                    return Err(Error::NotFound { entity: "favorite" });
-                }
-                Ok(())
-            })
-            .await
-    }
-
-    /// The leads a member starred, most recently starred first.
-    pub async fn favorites(&self, user_id: Uuid) -> Result<Vec<Lead>> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT l.* FROM lead_favorites AS f \
-                     JOIN leads AS l ON l.organization_id = f.organization_id AND l.id = f.lead_id \
-                     WHERE f.organization_id = $1 AND f.user_id = $2 AND l.deleted_at IS NULL \
-                     ORDER BY f.created_at DESC, l.id",
-                )
-                .bind(org)
-                .bind(user_id)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
-    }
-
-    /// Puts the tag named `tag` on a lead, creating the tag (with the default colour) when
-    /// the organization has none of that name. Returns the tag.
-    pub async fn tag(&self, id: Uuid, tag: &str) -> Result<Tag> {
-        let tag = validate::required("tag", tag)?;
-        let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                require_lead(tx, org, id).await?;
-                // DO UPDATE (a no-op) rather than DO NOTHING, so RETURNING yields the
-                // existing tag too.
-                let tag: Tag = sqlx::query_as(
-                    "INSERT INTO tags (organization_id, name) VALUES ($1, $2) \
-                     ON CONFLICT (organization_id, name) DO UPDATE SET name = EXCLUDED.name \
-                     RETURNING *",
-                )
-                .bind(org)
-                .bind(&tag)
-                .fetch_one(&mut **tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO lead_tags (organization_id, lead_id, tag_id) VALUES ($1, $2, $3) \
-                     ON CONFLICT DO NOTHING",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(tag.id)
-                .execute(&mut **tx)
-                .await?;
-                Ok(tag)
-            })
-            .await
-    }
-
-    /// Takes a tag off a lead.
-    pub async fn untag(&self, id: Uuid, tag_id: Uuid) -> Result<()> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                let removed = sqlx::query(
-                    "DELETE FROM lead_tags WHERE organization_id = $1 AND lead_id = $2 AND tag_id = $3",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(tag_id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-                if removed == 0 {
-                    return Err(Error::NotFound { entity: "lead tag" });
-                }
-                Ok(())
-            })
-            .await
-    }
-
-    /// The tags on a lead, by name.
-    pub async fn tags(&self, id: Uuid) -> Result<Vec<Tag>> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                require_lead(tx, org, id).await?;
-                Ok(sqlx::query_as(
-                    "SELECT t.* FROM lead_tags AS lt \
-                     JOIN tags AS t ON t.organization_id = lt.organization_id AND t.id = lt.tag_id \
-                     WHERE lt.organization_id = $1 AND lt.lead_id = $2 ORDER BY t.name",
-                )
-                .bind(org)
-                .bind(id)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
-    }
-
-    /// Leads whose name, e-mail, phone or company contains `text` (case-insensitive), best
-    /// matches first, at most `limit` (1 to 100).
-    pub async fn search(&self, text: &str, limit: i32) -> Result<Vec<LeadHit>> {
-        let text = validate::required("text", text)?;
-        if text.len() > SEARCH_TEXT_MAX_BYTES {
-            return Err(Error::invalid("text", "must be at most 400 bytes"));
-        }
-        if !(1..=100).contains(&limit) {
-            return Err(Error::invalid("limit", "must be between 1 and 100"));
-        }
-        let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::LEAD_SEARCH)
-                    .bind(org)
-                    .bind(&text)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
-            .await
-    }
-
-    /// A page of a kanban column: the open leads of a stage by score (highest first), after
-    /// `after` when given.
-    pub async fn kanban_column(
-        &self,
-        stage_id: Uuid,
-        after: Option<KanbanCursor>,
-        limit: i64,
-    ) -> Result<KanbanPage> {
-        let limit = page_size(limit)?;
-        let org = self.tenant.organization_id();
-        let leads: Vec<Lead> = self
-            .tenant
-            .read(async |tx| {
-                let query = match after {
-                    None => sqlx::query_as(hot::KANBAN_COLUMN).bind(org).bind(stage_id),
-                    Some(cursor) => sqlx::query_as(hot::KANBAN_COLUMN_AFTER)
-                        .bind(org)
-                        .bind(stage_id)
-                        .bind(cursor.lead_score)
-                        .bind(cursor.id),
-                };
-                Ok(query.bind(limit).fetch_all(&mut **tx).await?)
-            })
-            .await?;
-        let next = next_cursor(&leads, limit, |last| KanbanCursor {
-            lead_score: last.lead_score,
-            id: last.id,
-        });
-        Ok(KanbanPage { leads, next })
-    }
-
-    /// The kanban board summary of a pipeline: per stage, in order, the number and total
-    /// value of its open leads.
-    pub async fn kanban_summary(&self, pipeline_id: Uuid) -> Result<Vec<StageSummary>> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                let summary: Vec<StageSummary> = sqlx::query_as(hot::KANBAN_SUMMARY)
-                    .bind(org)
-                    .bind(pipeline_id)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                // Every pipeline has at least one stage to show; none means no such pipeline.
-                if summary.is_empty() {
-                    return Err(Error::NotFound { entity: "pipeline" });
-                }
-                Ok(summary)
-            })
-            .await
-    }
-
-    /// The leads assigned to `user_id`, most recently updated first.
-    pub async fn my_leads(&self, user_id: Uuid, limit: i64) -> Result<Vec<Lead>> {
-        let limit = page_size(limit)?;
-        let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::MY_LEADS)
-                    .bind(org)
-                    .bind(user_id)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
+                .ok_or(Error::not_found(entity::LEAD))
             })
             .await
     }
@@ -625,24 +333,8 @@ async fn placement(
         }
     };
     found.ok_or(if stage_id.is_some() {
-        STAGE
+        Error::not_found(entity::STAGE)
     } else {
-        Error::NotFound { entity: "pipeline" }
+        Error::not_found(entity::PIPELINE)
     })
-}
-
-/// Fails with "lead not found" unless the lead exists and is not deleted.
-pub(crate) async fn require_lead(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM leads \
-                        WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL)",
-    )
-    .bind(org)
-    .bind(id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if !exists {
-        return Err(LEAD);
-    }
-    Ok(())
 }
