@@ -104,9 +104,26 @@ pub const NEXT_JOB: &str = "UPDATE background_jobs AS j \
      WHERE j.organization_id = next.organization_id AND j.id = next.id \
      RETURNING j.*";
 
+/// Which hot query an entry of [`HOT_QUERIES`] is. Code that handles every hot query
+/// (`crmdb bench` binds each one's parameters) matches on it without a catch-all, so a new
+/// hot query does not compile until that code says how to call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HotQueryId {
+    KanbanColumn,
+    MyLeads,
+    LeadTimeline,
+    KanbanSummary,
+    LeadSearch,
+    TemplatePerformance,
+    AiSession,
+    AnalyticsEvents,
+    NextJob,
+}
+
 /// A hot query: its name in `crmdb bench`, its SQL, and the index its plan must use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HotQuery {
+    pub id: HotQueryId,
     pub name: &'static str,
     pub sql: &'static str,
     /// The statement whose plan is checked, when it differs from `sql`.
@@ -117,57 +134,78 @@ pub struct HotQuery {
 /// The catalog's hot queries in its order, under the names `crmdb bench` reports.
 pub const HOT_QUERIES: &[HotQuery] = &[
     HotQuery {
+        id: HotQueryId::KanbanColumn,
         name: "kanban_column",
         sql: KANBAN_COLUMN,
         plan_sql: KANBAN_COLUMN,
         index: "idx_leads_organization_id_stage_id_lead_score_open",
     },
     HotQuery {
+        id: HotQueryId::MyLeads,
         name: "my_leads",
         sql: MY_LEADS,
         plan_sql: MY_LEADS,
         index: "idx_leads_organization_id_assigned_user_id_updated_at",
     },
     HotQuery {
+        id: HotQueryId::LeadTimeline,
         name: "lead_timeline",
         sql: LEAD_TIMELINE,
         plan_sql: LEAD_TIMELINE,
         index: "idx_communications_organization_id_lead_id_occurred_at",
     },
     HotQuery {
+        id: HotQueryId::KanbanSummary,
         name: "kanban_summary",
         sql: KANBAN_SUMMARY,
         plan_sql: KANBAN_SUMMARY,
         index: "idx_leads_organization_id_pipeline_id_stage_id",
     },
     HotQuery {
+        id: HotQueryId::LeadSearch,
         name: "lead_search",
         sql: LEAD_SEARCH,
         plan_sql: LEAD_SEARCH_BODY,
         index: "idx_leads_organization_id_search_trgm",
     },
     HotQuery {
+        id: HotQueryId::TemplatePerformance,
         name: "template_performance",
         sql: TEMPLATE_PERFORMANCE,
         plan_sql: TEMPLATE_PERFORMANCE,
         index: "idx_template_usage_stats_organization_id_template_id_used_at",
     },
     HotQuery {
+        id: HotQueryId::AiSession,
         name: "ai_session",
         sql: AI_SESSION,
         plan_sql: AI_SESSION,
         index: "idx_ai_conversations_organization_id_session_id_created_at",
     },
     HotQuery {
+        id: HotQueryId::AnalyticsEvents,
         name: "analytics_events",
         sql: ANALYTICS_EVENTS,
         plan_sql: ANALYTICS_EVENTS,
         index: "idx_analytics_events_organization_id_event_type_occurred_at",
     },
     HotQuery {
+        id: HotQueryId::NextJob,
         name: "next_job",
         sql: NEXT_JOB,
         plan_sql: NEXT_JOB,
         index: "idx_background_jobs_queue_priority_run_at_queued",
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hot_query_is_listed_once_in_declaration_order() {
+        for (position, query) in HOT_QUERIES.iter().enumerate() {
+            assert_eq!(query.id as usize, position, "{}", query.name);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! What can stop a benchmark.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not connect to the server's `postgres` database to create crm_bench")]
+    ConnectServer(#[source] sqlx::Error),
+    #[error("could not drop the old crm_bench")]
+    DropOld(#[source] crmdb_pg::DatabaseError),
+    #[error("could not create crm_bench")]
+    Create(#[source] crmdb_pg::DatabaseError),
+    #[error("could not prepare the roles of the privilege model")]
+    Roles(#[source] crmdb_schema::roles::RolesError),
+    #[error(transparent)]
+    Migrations(#[from] crmdb_migrate::SourceError),
+    #[error("could not migrate crm_bench")]
+    Migrate(#[source] crmdb_migrate::Error),
+    #[error("could not load the demo data")]
+    Demo(#[source] crmdb_demo::DemoError),
+    #[error("could not vacuum crm_bench")]
+    Vacuum(#[source] sqlx::Error),
+    #[error("could not connect to the benchmark database")]
+    Connect(#[source] sqlx::Error),
+    #[error("could not list the organizations")]
+    ListOrganizations(#[source] sqlx::Error),
+    #[error("the database has no organizations with leads")]
+    NoOrganizations,
+    /// None of the sampled organizations has the rows the query's parameters come from
+    /// (a stage with open leads, a member with leads, an AI session, …).
+    #[error("no sampled organization has the rows that {query} needs as parameters")]
+    NothingToSample { query: &'static str },
+    #[error("could not fill the benchmark queue")]
+    FillQueue(#[source] sqlx::Error),
+    #[error("could not remove the benchmark's jobs")]
+    EmptyQueue(#[source] sqlx::Error),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] crmdb_store::Error),
+    #[error(transparent)]
+    Client(#[from] tokio::task::JoinError),
+}

@@ -1,0 +1,75 @@
+//! The fresh benchmark database: `crm_bench` dropped and created again on the target's
+//! server, with the privilege model's roles, migrated, loaded with demo data and analyzed.
+
+use std::sync::Arc;
+
+use crmdb_demo::{DemoOptions, NoProgress};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection};
+
+use crate::{Error, Progress};
+
+/// The database [`prepare`] creates, on the server of the target database.
+pub const BENCH_DATABASE: &str = "crm_bench";
+
+/// How much demo data the fresh database gets.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoSize {
+    pub organizations: u32,
+    pub leads_per_org: u32,
+}
+
+/// Creates [`BENCH_DATABASE`] afresh on the server of `target`, migrates it, loads `size`
+/// of demo data from `seed` and refreshes statistics. Returns its connection options.
+pub async fn prepare(
+    target: &PgConnectOptions,
+    size: &DemoSize,
+    seed: u64,
+    keyring: crmdb_secrets::Keyring,
+    progress: &dyn Progress,
+) -> Result<PgConnectOptions, Error> {
+    let bench = target.clone().database(BENCH_DATABASE);
+    let mut admin = PgConnection::connect_with(&target.clone().database("postgres"))
+        .await
+        .map_err(Error::ConnectServer)?;
+    crmdb_pg::drop_database(&mut admin, BENCH_DATABASE)
+        .await
+        .map_err(Error::DropOld)?;
+    crmdb_pg::create_database(&mut admin, BENCH_DATABASE, None)
+        .await
+        .map_err(Error::Create)?;
+    admin.close().await.ok();
+    crmdb_schema::roles::prepare_database(&bench)
+        .await
+        .map_err(Error::Roles)?;
+    crmdb_migrate::Migrator::new(
+        crmdb_schema::migrations()?,
+        crmdb_migrate::Options::default(),
+    )
+    .apply(&bench, None)
+    .await
+    .map_err(Error::Migrate)?;
+    progress.loading_demo(BENCH_DATABASE, size);
+    let demo = DemoOptions {
+        organizations: size.organizations,
+        leads_per_org: size.leads_per_org,
+        seed,
+        connections: 2,
+    };
+    let report = crmdb_demo::load(
+        &bench,
+        keyring,
+        &demo,
+        Arc::new(NoProgress),
+        std::future::pending(),
+    )
+    .await
+    .map_err(Error::Demo)?;
+    progress.demo_loaded(&report);
+    let mut conn = PgConnection::connect_with(&bench).await?;
+    // Fresh statistics for the planner, and a visibility map for index-only scans.
+    crmdb_pg::simple_query(&mut conn, "VACUUM (ANALYZE)")
+        .await
+        .map_err(Error::Vacuum)?;
+    Ok(bench)
+}

@@ -1,0 +1,42 @@
+//! What a benchmark run found: the database's size and the figures of every hot query.
+
+use serde::Serialize;
+
+/// The figures of one hot query.
+#[derive(Debug, Serialize)]
+pub struct QueryResult {
+    pub name: &'static str,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub qps: f64,
+    pub uses_index: bool,
+    pub raw_p99_ms: f64,
+    pub index: &'static str,
+    pub raw_p50_ms: f64,
+    pub raw_qps: f64,
+    /// Layer p99 ÷ raw p99, and the same at the median (steadier on a busy machine).
+    pub overhead: f64,
+    pub overhead_p50: f64,
+    /// The same statement in a transaction as the application role under row-level
+    /// security, and as the pool's own role; `None` for `next_job`, which has no RLS path.
+    pub rls_p99_ms: Option<f64>,
+    pub owner_p99_ms: Option<f64>,
+    pub rls_ratio: Option<f64>,
+    pub rls_p50_ms: Option<f64>,
+    pub owner_p50_ms: Option<f64>,
+    pub rls_ratio_p50: Option<f64>,
+}
+
+/// A benchmark run: the database, its size, the load, and every hot query in catalog
+/// order.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub database: String,
+    pub organizations: i64,
+    pub leads: i64,
+    pub communications: i64,
+    pub concurrency: u16,
+    pub duration_seconds: u64,
+    pub queries: Vec<QueryResult>,
+}
