@@ -1,6 +1,6 @@
 //! The command tree: global options and one subcommand, each a module of `commands`.
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
 
 use crate::commands;
 use crate::context::{Context, GlobalArgs};
@@ -9,6 +9,10 @@ use crate::context::{Context, GlobalArgs};
 #[derive(Debug, Parser)]
 #[command(name = "crmdb", version, about, propagate_version = true)]
 pub struct Cli {
+    /// Log what crmdb does to stderr: -v its steps, -vv their details, -vvv traces; with -v,
+    /// RUST_LOG (when set) chooses what is logged instead.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
     #[command(flatten)]
     global: GlobalArgs,
     #[command(subcommand)]

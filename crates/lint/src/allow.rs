@@ -6,19 +6,19 @@
 use rowan::{TextRange, TextSize};
 use squawk_syntax::{ast::AstNode, SyntaxKind};
 
-use crate::rules::{self, Violation};
+use crate::check::Violation;
+use crate::rule::{Rule, UnknownRule};
 use crate::source::Parsed;
 
 const ALLOW: &str = "crmdb:allow";
 const SQUAWK_IGNORE: &str = "squawk-ignore";
-pub(crate) const RULE: &str = "invalid-allow";
 
 struct Allow {
     file: usize,
     /// The statement the comment belongs to.
     statement: TextRange,
     comment: TextRange,
-    rules: Vec<String>,
+    rules: Vec<Rule>,
     used: bool,
 }
 
@@ -48,13 +48,14 @@ pub(crate) fn apply(files: &[Parsed], violations: Vec<Violation>) -> Vec<Violati
         })
         .collect();
     for allow in allows.iter().filter(|a| !a.used) {
+        let names: Vec<&str> = allow.rules.iter().map(|rule| rule.name()).collect();
         problems.push(Violation {
             file: allow.file,
             range: allow.comment,
-            rule: RULE.into(),
+            rule: Rule::InvalidAllow,
             message: format!(
                 "this allow comment silences nothing: {} is not broken by its statement",
-                allow.rules.join(", ")
+                names.join(", ")
             ),
             help: Some("remove the comment, or move it onto the statement it excuses".into()),
         });
@@ -85,7 +86,7 @@ fn collect(file: &Parsed, allows: &mut Vec<Allow>, problems: &mut Vec<Violation>
         let problem = |message: String, help: &str| Violation {
             file: file.index,
             range,
-            rule: RULE.into(),
+            rule: Rule::InvalidAllow,
             message,
             help: Some(help.into()),
         };
@@ -103,9 +104,9 @@ fn collect(file: &Parsed, allows: &mut Vec<Allow>, problems: &mut Vec<Violation>
             Some((names, reason)) => (names, reason.trim()),
             None => (rest, ""),
         };
-        let names: Vec<String> = names
+        let names: Vec<&str> = names
             .split(',')
-            .map(|n| n.trim().to_owned())
+            .map(str::trim)
             .filter(|n| !n.is_empty())
             .collect();
         if names.is_empty() || reason.is_empty() {
@@ -115,14 +116,20 @@ fn collect(file: &Parsed, allows: &mut Vec<Allow>, problems: &mut Vec<Violation>
             ));
             continue;
         }
-        let known = rules::rule_names();
-        if let Some(unknown) = names.iter().find(|n| !known.contains(n)) {
-            problems.push(problem(
-                format!("the allow comment names {unknown}, which is not a rule"),
-                "`crmdb migrate lint --rules` lists the rules",
-            ));
-            continue;
-        }
+        let rules = match names
+            .iter()
+            .map(|n| n.parse())
+            .collect::<Result<Vec<Rule>, _>>()
+        {
+            Ok(rules) => rules,
+            Err(UnknownRule(unknown)) => {
+                problems.push(problem(
+                    format!("the allow comment names {unknown}, which is not a rule"),
+                    "`crmdb migrate lint --rules` lists the rules",
+                ));
+                continue;
+            }
+        };
         let Some(statement) = owner(&statements, &file.text, range.start()) else {
             problems.push(problem(
                 "this allow comment is on no statement".into(),
@@ -134,7 +141,7 @@ fn collect(file: &Parsed, allows: &mut Vec<Allow>, problems: &mut Vec<Violation>
             file: file.index,
             statement,
             comment: range,
-            rules: names,
+            rules,
             used: false,
         });
     }
@@ -155,4 +162,31 @@ fn owner(statements: &[TextRange], text: &str, at: TextSize) -> Option<TextRange
         .find(|s| s.end() <= at && s.end() > line_start)
         .or_else(|| statements.iter().find(|s| s.start() >= at))
         .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::{Rule, SquawkRule};
+    use crate::testing::broken;
+
+    #[test]
+    fn an_allow_with_a_reason_silences_its_rule() {
+        let sql = "DROP TABLE legacy; -- crmdb:allow ban-drop-table because it was archived";
+        assert_eq!(broken(sql), []);
+    }
+
+    #[test]
+    fn an_allow_naming_no_rule_or_squawks_comment_breaks_invalid_allow() {
+        for comment in [
+            "-- crmdb:allow no-such-rule because it is fine",
+            "-- crmdb:allow unused-ignore because it is fine",
+            "-- crmdb:allow prefer-timestamptz because it is fine",
+        ] {
+            let sql = format!("{comment}\nCREATE DOMAIN email AS text;");
+            assert_eq!(broken(&sql), [Rule::InvalidAllow], "{comment}");
+        }
+        let squawk = broken("-- squawk-ignore nope\nCREATE DOMAIN email AS text;");
+        let unused = Rule::Squawk(SquawkRule::UnusedIgnore);
+        assert_eq!(squawk, [Rule::InvalidAllow, unused]);
+    }
 }

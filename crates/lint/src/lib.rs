@@ -5,25 +5,19 @@
 //! reason: `-- crmdb:allow <rule>[, <rule>…] because <reason>`.
 
 mod allow;
+mod check;
 mod model;
+mod rule;
 mod rules;
 mod source;
 mod syntax;
+#[cfg(test)]
+mod testing;
 
 use serde::Serialize;
 
-pub use rules::rule_names;
-
-/// One migration file to lint.
-#[derive(Debug, Clone)]
-pub struct MigrationFile {
-    /// The name findings are reported under, e.g. `0011_deals.up.sql`.
-    pub name: String,
-    pub text: String,
-    /// The runner applies the file in one transaction (it has no `crmdb:no-transaction`
-    /// directive).
-    pub transactional: bool,
-}
+pub use rule::{Rule, SquawkRule, UnknownRule};
+pub use source::MigrationFile;
 
 /// A broken rule, located at the start of the offending statement or clause.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -33,7 +27,7 @@ pub struct Finding {
     pub line: usize,
     /// 1-based, in characters.
     pub column: usize,
-    pub rule: String,
+    pub rule: Rule,
     pub message: String,
     /// The safe alternative.
     pub help: Option<String>,
@@ -63,7 +57,7 @@ pub fn lint(files: &[MigrationFile]) -> Vec<Finding> {
         .map(|(index, file)| source::Parsed::new(index, file))
         .collect();
     let model = model::Model::build(&parsed);
-    let ctx = rules::Context {
+    let ctx = check::Context {
         files: &parsed,
         model: &model,
     };
@@ -84,7 +78,7 @@ pub fn lint(files: &[MigrationFile]) -> Vec<Finding> {
             (v.file, u32::from(v.range.start()), finding)
         })
         .collect();
-    findings.sort_by(|a, b| (a.0, a.1, &a.2.rule).cmp(&(b.0, b.1, &b.2.rule)));
+    findings.sort_by(|a, b| (a.0, a.1, a.2.rule.name()).cmp(&(b.0, b.1, b.2.rule.name())));
     findings.dedup_by(|a, b| a.2 == b.2);
     findings
         .into_iter()

@@ -1,9 +1,18 @@
-//! One migration file parsed by squawk's parser, and the positions findings point at.
+//! One migration file to lint, parsed by squawk's parser, and the positions findings point at.
 
 use rowan::TextSize;
 use squawk_syntax::{ast, Parse};
 
-use crate::MigrationFile;
+/// One migration file to lint.
+#[derive(Debug, Clone)]
+pub struct MigrationFile {
+    /// The name findings are reported under, e.g. `0011_deals.up.sql`.
+    pub name: String,
+    pub text: String,
+    /// The runner applies the file in one transaction (it has no `crmdb:no-transaction`
+    /// directive).
+    pub transactional: bool,
+}
 
 /// A place in the linted set: files in the order given, then offsets in the file; what
 /// happens earlier in this order has already happened when a later statement runs.

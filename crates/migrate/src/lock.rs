@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rand::Rng as _;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection, Row};
+use tracing::{debug, info, instrument, warn};
 
 use crate::error::{Error, LockHolder};
 
@@ -26,6 +27,7 @@ pub struct AdvisoryLock {
 
 impl AdvisoryLock {
     /// Polls for the lock with exponential backoff and jitter, up to `wait`.
+    #[instrument(name = "lock", skip_all)]
     pub async fn acquire(
         options: &PgConnectOptions,
         wait: Duration,
@@ -59,14 +61,23 @@ impl AdvisoryLock {
                 .await
                 .map_err(Error::db("could not take the migration lock"))?;
             if got {
-                return Ok((AdvisoryLock { conn, key }, started.elapsed()));
+                let waited = started.elapsed();
+                info!(waited = ?waited, "took the migration lock");
+                return Ok((AdvisoryLock { conn, key }, waited));
             }
             let waited = started.elapsed();
             if waited >= wait {
                 let holders = holders(&mut conn, key).await.unwrap_or_default();
                 conn.close().await.ok();
+                let pids: Vec<i32> = holders.iter().map(|h| h.pid).collect();
+                warn!(
+                    waited = ?waited,
+                    holders = ?pids,
+                    "gave up waiting for the migration lock"
+                );
                 return Err(Error::LockTimeout { waited, holders });
             }
+            debug!(waited = ?waited, "another runner holds the migration lock; waiting");
             let jitter = rand::thread_rng().gen_range(0.5..1.5);
             let sleep = pause.mul_f64(jitter).min(wait - waited);
             tokio::time::sleep(sleep).await;
@@ -82,6 +93,7 @@ impl AdvisoryLock {
             .await
             .ok();
         self.conn.close().await.ok();
+        debug!("released the migration lock");
     }
 }
 

@@ -5,10 +5,12 @@ use std::time::{Duration, Instant};
 
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
+use tracing::{info, instrument};
 
 use crate::error::Error;
 use crate::history::{self, HistoryRow, NewRow};
 use crate::lock::AdvisoryLock;
+use crate::options::Options;
 use crate::plan::{self, RevertTarget};
 use crate::report::{
     Applied, ApplyReport, BaselineReport, Plan, PlannedMigration, RepairReport, RevertReport,
@@ -17,44 +19,40 @@ use crate::report::{
 use crate::runner::{self, Record, Target};
 use crate::source::Migrations;
 
-/// How the engine runs.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// How long to wait for another runner's migration lock.
-    pub lock_wait: Duration,
-    /// `lock_timeout` of every migration: a DDL stuck behind a long transaction fails this
-    /// fast instead of queueing every query on its table behind it. Zero disables it.
-    pub lock_timeout: Duration,
-    /// How many times a migration (or statement) that hit `lock_timeout` is retried.
-    pub lock_retries: u32,
-    /// The pause before the first retry; it doubles with each further one.
-    pub retry_backoff: Duration,
-    /// `statement_timeout` of every migration; `None` for no limit.
-    pub statement_timeout: Option<Duration>,
-    /// Apply pending versions older than the newest applied one.
-    pub allow_out_of_order: bool,
-    /// Apply even though applied versions have no file.
-    pub ignore_missing: bool,
-    /// Recorded in the history with the database user, e.g. `crmdb 0.1.0`.
-    pub client: String,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            lock_wait: Duration::from_secs(60),
-            lock_timeout: Duration::from_secs(5),
-            lock_retries: 3,
-            retry_backoff: Duration::from_secs(1),
-            statement_timeout: None,
-            allow_out_of_order: false,
-            ignore_missing: false,
-            client: concat!("crmdb-migrate ", env!("CARGO_PKG_VERSION")).to_owned(),
-        }
-    }
-}
-
 /// Runs a set of migrations against databases.
+///
+/// # Examples
+///
+/// Applying every pending migration of a directory, then reading the report:
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// use crmdb_migrate::{Migrations, Migrator, Options};
+/// use sqlx::postgres::PgConnectOptions;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // `0001_accounts.up.sql`, `0001_accounts.down.sql`, …; `Migrations::from_files` takes
+///     // `(file name, text)` pairs instead, e.g. files embedded in the binary.
+///     let migrations = Migrations::from_dir(Path::new("migrations"))?;
+///     let db: PgConnectOptions = "postgres://crm@localhost:5432/crm".parse()?;
+///     let report = Migrator::new(migrations, Options::default())
+///         .apply(&db, None)
+///         .await?;
+///     for applied in &report.applied {
+///         println!(
+///             "applied {} {} in {} ms",
+///             applied.version, applied.name, applied.duration_ms
+///         );
+///     }
+///     if report.up_to_date {
+///         println!("nothing to apply");
+///     }
+///     println!("the database is at version {:?}", report.version_after);
+///     Ok(())
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Migrator {
     migrations: Migrations,
@@ -98,16 +96,29 @@ impl Migrator {
     }
 
     /// Every version with its state; takes no lock and creates nothing.
+    #[instrument(name = "status", skip_all)]
     pub async fn status(&self, db: &PgConnectOptions) -> Result<Vec<VersionStatus>, Error> {
-        Ok(plan::statuses(&self.migrations, &self.rows(db).await?))
+        let statuses = plan::statuses(&self.migrations, &self.rows(db).await?);
+        info!(versions = statuses.len(), "read the status");
+        Ok(statuses)
     }
 
     /// Compares every applied version's file with its recorded checksum.
+    #[instrument(name = "verify", skip_all)]
     pub async fn verify(&self, db: &PgConnectOptions) -> Result<VerifyReport, Error> {
-        Ok(plan::verify(&self.migrations, &self.rows(db).await?))
+        let report = plan::verify(&self.migrations, &self.rows(db).await?);
+        info!(
+            checked = report.checked,
+            changed = report.changed.len(),
+            missing = report.missing.len(),
+            partial = report.partial.len(),
+            "verified the checksums"
+        );
+        Ok(report)
     }
 
     /// What `apply` would run now, without running it or taking the lock.
+    #[instrument(name = "plan", skip(self, db))]
     pub async fn plan(&self, db: &PgConnectOptions, to: Option<i64>) -> Result<Plan, Error> {
         let rows = self.rows(db).await?;
         let steps = plan::apply_steps(
@@ -132,14 +143,17 @@ impl Migrator {
                 }
             })
             .collect();
+        let version_before = plan::database_version(&rows);
+        info!(version = ?version_before, pending = steps.len(), "planned");
         Ok(Plan {
-            version_before: plan::database_version(&rows),
+            version_before,
             migrations,
         })
     }
 
     /// Applies pending versions up to `to` (all when `None`) under the migration lock,
     /// resuming a non-transactional file that stopped half-way first.
+    #[instrument(name = "apply", skip(self, db))]
     pub async fn apply(
         &self,
         db: &PgConnectOptions,
@@ -192,6 +206,13 @@ impl Migrator {
                     .await?
             };
             let duration_ms = elapsed_ms(started);
+            info!(
+                version = m.version,
+                name = %m.name,
+                duration_ms,
+                attempts = ran.attempts,
+                "applied"
+            );
             version = version.max(Some(m.version));
             applied.push(Applied {
                 version: m.version,
@@ -205,6 +226,12 @@ impl Migrator {
                 dropped_invalid_indexes: ran.dropped_invalid_indexes,
             });
         }
+        info!(
+            version_before = ?version_before,
+            version_after = ?version,
+            applied = applied.len(),
+            "apply done"
+        );
         Ok(ApplyReport {
             up_to_date: applied.is_empty(),
             applied,
@@ -216,6 +243,7 @@ impl Migrator {
 
     /// Runs down files newest first, each in a transaction with the removal of its history
     /// row; refuses before running anything when one of them has no down file.
+    #[instrument(name = "revert", skip(self, db))]
     pub async fn revert(
         &self,
         db: &PgConnectOptions,
@@ -252,22 +280,32 @@ impl Migrator {
                 runner::run_statements(conn, &self.options, target, None, record).await?;
             }
             rows.retain(|r| r.version != m.version);
+            let duration_ms = elapsed_ms(started);
+            info!(version = m.version, name = %m.name, duration_ms, "reverted");
             reverted.push(Reverted {
                 version: m.version,
                 name: m.name.clone(),
                 file: down.file.clone(),
-                duration_ms: elapsed_ms(started),
+                duration_ms,
             });
         }
+        let version_after = plan::database_version(&rows);
+        info!(
+            version_before = ?version_before,
+            version_after = ?version_after,
+            reverted = reverted.len(),
+            "revert done"
+        );
         Ok(RevertReport {
             reverted,
             version_before,
-            version_after: plan::database_version(&rows),
+            version_after,
         })
     }
 
     /// Adopts a database built by other means: records every file up to `version` as
     /// applied without running it (and a marker row when no file has that version).
+    #[instrument(name = "baseline", skip(self, db))]
     pub async fn baseline(
         &self,
         db: &PgConnectOptions,
@@ -333,6 +371,7 @@ impl Migrator {
         tx.commit()
             .await
             .map_err(Error::db("could not record the baseline"))?;
+        info!(version, marked = marked.len(), marker_row, "baselined");
         Ok(BaselineReport {
             version,
             marked,
@@ -342,6 +381,7 @@ impl Migrator {
 
     /// Accepts the current text of an applied file whose checksum no longer matches, and
     /// records that it did so, and when.
+    #[instrument(name = "repair", skip(self, db))]
     pub async fn repair(&self, db: &PgConnectOptions, version: i64) -> Result<RepairReport, Error> {
         let m = self
             .migrations
@@ -364,6 +404,7 @@ impl Migrator {
                         m.up.file, row.checksum, row.checksum_algorithm
                     );
                     history::repair(conn, version, &m.up.checksum, &note).await?;
+                    info!(version, "accepted the edited file's checksum");
                     Ok(RepairReport {
                         version,
                         name: m.name.clone(),

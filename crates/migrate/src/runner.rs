@@ -11,13 +11,14 @@ use futures_util::StreamExt as _;
 use rand::Rng as _;
 use sqlx::postgres::{PgDatabaseError, PgErrorPosition, PgQueryResult};
 use sqlx::{Connection, PgConnection};
+use tracing::{debug, info, instrument, warn};
 
 use crate::analysis::{self, ConcurrentIndex, StatementKind};
 use crate::error::{Error, MigrationFailure};
 use crate::history::{self, NewRow};
+use crate::options::Options;
 use crate::source::{Script, CHECKSUM_ALGORITHM};
 use crate::splitter::LineIndex;
-use crate::Options;
 
 /// What a script's success changes in the history table.
 #[derive(Clone, Copy)]
@@ -78,6 +79,19 @@ fn retriable(error: &sqlx::Error) -> bool {
 fn backoff(options: &Options, attempt: u32) -> Duration {
     let base = options.retry_backoff * 2u32.saturating_pow(attempt.saturating_sub(1).min(10));
     base.mul_f64(rand::thread_rng().gen_range(0.75..1.25))
+}
+
+/// Waits out the backoff before another attempt after a retriable error.
+async fn pause_before_retry(options: &Options, attempt: u32, error: &sqlx::Error) {
+    let pause = backoff(options, attempt);
+    let code = sqlstate::of(error).unwrap_or_default();
+    warn!(
+        attempt,
+        code,
+        pause = ?pause,
+        "lock time-out or deadlock; retrying"
+    );
+    tokio::time::sleep(pause).await;
 }
 
 /// Runs a whole script in one round trip; on failure, how many statements completed first.
@@ -163,6 +177,11 @@ fn failure(
 
 /// Runs a transactional script and its history change in one transaction, retrying the
 /// whole transaction when a lock could not be had in time.
+#[instrument(
+    name = "migration",
+    skip_all,
+    fields(version = target.version, file = %target.script.file, transactional = true)
+)]
 pub(crate) async fn run_transactional(
     conn: &mut PgConnection,
     options: &Options,
@@ -172,6 +191,7 @@ pub(crate) async fn run_transactional(
     let mut attempts = 0;
     loop {
         attempts += 1;
+        debug!(attempt = attempts, "running the file in one transaction");
         prepare_session(conn, options).await?;
         let mut tx = conn
             .begin()
@@ -214,7 +234,7 @@ pub(crate) async fn run_transactional(
                 })
             }
             Err((_, e)) if retriable(&e) && attempts <= options.lock_retries => {
-                tokio::time::sleep(backoff(options, attempts)).await;
+                pause_before_retry(options, attempts, &e).await;
             }
             Err((statement, e)) => return Err(failure(target, &e, 0, statement, attempts, 0)),
         }
@@ -272,6 +292,11 @@ async fn valid_index_exists(
 /// Runs a non-transactional script one statement per round trip: from the start, or, when
 /// `resume` holds the number of statements an earlier run recorded, from the next one. For apply, progress goes to the history row after each statement; for revert, the
 /// row is deleted at the end.
+#[instrument(
+    name = "migration",
+    skip_all,
+    fields(version = target.version, file = %target.script.file, transactional = false)
+)]
 pub(crate) async fn run_statements(
     conn: &mut PgConnection,
     options: &Options,
@@ -286,6 +311,9 @@ pub(crate) async fn run_statements(
         attempts: 1,
         dropped_invalid_indexes: Vec::new(),
     };
+    if let Some(done) = resume {
+        info!(statement = done + 1, of = total, "resuming");
+    }
     prepare_session(conn, options).await?;
     let statement_error = |e: sqlx::Error, index: usize, attempts: u32| {
         let offset = script.statements[index].offset;
@@ -331,6 +359,7 @@ pub(crate) async fn run_statements(
                     .await
                     .map_err(|e| statement_error(e, index, attempts))?
                 {
+                    info!(index = %dropped, "dropped the INVALID index of an earlier build");
                     ran.dropped_invalid_indexes.push(dropped);
                 }
                 skip = resume == Some(index)
@@ -339,17 +368,27 @@ pub(crate) async fn run_statements(
                         .map_err(|e| statement_error(e, index, attempts))?;
             }
             if skip {
+                info!(
+                    statement = index + 1,
+                    "the index is already built; skipping"
+                );
                 break;
             }
             match simple_query(conn, &statement.text).await {
                 Ok(_) => break,
                 Err(e) if retriable(&e) && attempts <= options.lock_retries => {
-                    tokio::time::sleep(backoff(options, attempts)).await;
+                    pause_before_retry(options, attempts, &e).await;
                 }
                 Err(e) => return Err(statement_error(e, index, attempts)),
             }
         }
         ran.attempts = ran.attempts.max(attempts);
+        debug!(
+            statement = index + 1,
+            of = total,
+            attempts,
+            "ran a statement"
+        );
         if let Record::Insert(row) = record {
             let elapsed = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
             history::record_progress(

@@ -3,6 +3,7 @@
 
 mod bench;
 mod layers;
+mod logging;
 mod migrate;
 mod roles;
 mod secrets;

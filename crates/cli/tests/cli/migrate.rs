@@ -1,27 +1,9 @@
 //! `crmdb migrate` as separate processes: concurrent runners and a runner killed mid-way.
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::support::{crmdb, run, stdout, success};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../db-tests/tests/fixtures/migrate")
-        .join(name)
-}
-
-fn migrate(url: &str, fixture_name: &str, args: &[&str]) -> Command {
-    let mut cmd = crmdb();
-    cmd.arg("--database-url")
-        .arg(url)
-        .arg("migrate")
-        .args(args)
-        .arg("--migrations")
-        .arg(fixture(fixture_name));
-    cmd
-}
+use crate::support::{migrate, run, stdout, success};
 
 async fn applied_versions(db: &crmdb_testkit::TestDb) -> Vec<(i64, i64)> {
     sqlx::query_as(

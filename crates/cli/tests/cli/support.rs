@@ -1,15 +1,35 @@
-//! Running the crmdb binary in a clean environment, and embedded homes that clean up.
+//! Running the crmdb binary in a clean environment, on the migration fixtures or in embedded
+//! homes that clean up.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// A `crmdb` command with no inherited configuration: no DATABASE_URL, no CRMDB_HOME.
+/// A `crmdb` command with no inherited configuration: no DATABASE_URL, no CRMDB_HOME, no
+/// RUST_LOG.
 pub fn crmdb() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_crmdb"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("CRMDB_HOME")
         .env_remove("PG_BINDIR")
-        .env_remove("CRMDB_ENCRYPTION_KEY");
+        .env_remove("CRMDB_ENCRYPTION_KEY")
+        .env_remove("RUST_LOG");
+    cmd
+}
+
+/// `crmdb --database-url URL migrate ARGS… --migrations <fixture>`, on a migration set of
+/// `crates/db-tests/tests/fixtures/migrate/`.
+pub fn migrate(url: &str, fixture: &str, args: &[&str]) -> Command {
+    let mut cmd = crmdb();
+    cmd.arg("--database-url")
+        .arg(url)
+        .arg("migrate")
+        .args(args)
+        .arg("--migrations")
+        .arg(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../db-tests/tests/fixtures/migrate")
+                .join(fixture),
+        );
     cmd
 }
 

@@ -1,5 +1,5 @@
-//! The rules: squawk's dangerous-operation rules (`squawk.rs`) and crmdb's own, one file
-//! each. A rule reads the parsed files and the set's [`Model`] and returns violations.
+//! What each rule checks: squawk's dangerous-operation rules (`squawk.rs`) and crmdb's own,
+//! one file each. A check reads the parsed files and the set's model and returns violations.
 
 mod no_serial_ids;
 mod require_lock_timeout;
@@ -11,71 +11,31 @@ mod tenant_organization_id;
 mod tenant_primary_key;
 mod tenant_row_level_security;
 
-use rowan::TextRange;
-
-use crate::model::{Model, Site};
-use crate::source::Parsed;
-
-pub(crate) struct Context<'a> {
-    pub files: &'a [Parsed],
-    pub model: &'a Model,
-}
-
-/// A broken rule before silencing and before its position is turned into a line.
-#[derive(Debug)]
-pub(crate) struct Violation {
-    pub file: usize,
-    pub range: TextRange,
-    pub rule: String,
-    pub message: String,
-    pub help: Option<String>,
-}
-
-impl Violation {
-    fn at(site: Site, rule: &str, message: String, help: &str) -> Violation {
-        Violation {
-            file: site.file,
-            range: site.range,
-            rule: rule.into(),
-            message,
-            help: Some(help.into()),
-        }
-    }
-}
+use crate::check::{Context, Violation};
+use crate::rule::Rule;
 
 type Check = fn(&Context) -> Vec<Violation>;
 
-/// crmdb's own rules, by name.
-const CRMDB_RULES: &[(&str, Check)] = &[
-    (no_serial_ids::RULE, no_serial_ids::check),
-    (require_lock_timeout::RULE, require_lock_timeout::check),
-    (secret_in_clear::RULE, secret_in_clear::check),
-    (table_scope_comment::RULE, table_scope_comment::check),
-    (
-        tenant_composite_foreign_key::RULE,
-        tenant_composite_foreign_key::check,
-    ),
-    (tenant_organization_id::RULE, tenant_organization_id::check),
-    (tenant_primary_key::RULE, tenant_primary_key::check),
-    (
-        tenant_row_level_security::RULE,
-        tenant_row_level_security::check,
-    ),
-];
+/// The check of one of crmdb's own rules; `None` for the rules judged elsewhere: squawk's,
+/// all run by one pass of its linter, and invalid-allow, judged by the silencing.
+fn crmdb_check(rule: Rule) -> Option<Check> {
+    Some(match rule {
+        Rule::NoSerialIds => no_serial_ids::check,
+        Rule::RequireLockTimeout => require_lock_timeout::check,
+        Rule::SecretInClear => secret_in_clear::check,
+        Rule::TableScopeComment => table_scope_comment::check,
+        Rule::TenantCompositeForeignKey => tenant_composite_foreign_key::check,
+        Rule::TenantOrganizationId => tenant_organization_id::check,
+        Rule::TenantPrimaryKey => tenant_primary_key::check,
+        Rule::TenantRowLevelSecurity => tenant_row_level_security::check,
+        Rule::InvalidAllow | Rule::Squawk(_) => return None,
+    })
+}
 
 pub(crate) fn check_all(ctx: &Context) -> Vec<Violation> {
     let mut violations = squawk::check(ctx);
-    for (_, check) in CRMDB_RULES {
+    for check in enum_iterator::all::<Rule>().filter_map(crmdb_check) {
         violations.extend(check(ctx));
     }
     violations
-}
-
-/// Every rule the lint checks, sorted: the names an allow comment may use.
-pub fn rule_names() -> Vec<String> {
-    let mut names: Vec<String> = CRMDB_RULES.iter().map(|(name, _)| (*name).into()).collect();
-    names.extend(squawk::rule_names());
-    names.push(crate::allow::RULE.into());
-    names.sort_unstable();
-    names
 }

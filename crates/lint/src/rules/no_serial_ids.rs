@@ -4,11 +4,10 @@
 
 use squawk_syntax::SyntaxKind;
 
-use super::{Context, Violation};
+use crate::check::{Context, Violation};
 use crate::model::Site;
+use crate::rule::Rule;
 use crate::syntax::{has_child, name_in, type_text};
-
-pub(super) const RULE: &str = "no-serial-ids";
 
 const SERIAL_TYPES: &[&str] = &[
     "serial",
@@ -43,7 +42,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                         file: file.index,
                         range: column.text_range(),
                     },
-                    RULE,
+                    Rule::NoSerialIds,
                     format!("column {name} is a serial or identity column"),
                     "use `uuid NOT NULL DEFAULT uuid_generate_v7()`",
                 ));
@@ -51,4 +50,27 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
         }
     }
     violations
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    #[test]
+    fn serial_and_identity_columns_break_it() {
+        assert!(
+            broken("CREATE TABLE plans (id bigserial PRIMARY KEY);").contains(&Rule::NoSerialIds)
+        );
+        assert!(
+            broken("CREATE TABLE plans (id bigint GENERATED ALWAYS AS IDENTITY);")
+                .contains(&Rule::NoSerialIds)
+        );
+    }
+
+    #[test]
+    fn a_uuid_v7_id_passes() {
+        let sql = "CREATE TABLE plans (id uuid NOT NULL DEFAULT uuid_generate_v7());";
+        assert!(!broken(sql).contains(&Rule::NoSerialIds));
+    }
 }

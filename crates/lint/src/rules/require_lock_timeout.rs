@@ -6,11 +6,10 @@
 use squawk_linter::analyze::possibly_slow_stmt;
 use squawk_syntax::{ast, ast::AstNode, SyntaxKind, SyntaxNode};
 
-use super::{Context, Violation};
+use crate::check::{Context, Violation};
 use crate::model::Site;
+use crate::rule::Rule;
 use crate::syntax::{last_segment, touched_tables};
-
-pub(super) const RULE: &str = "require-lock-timeout";
 
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     let mut violations = Vec::new();
@@ -36,7 +35,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                                 file: file.index,
                                 range: node.text_range(),
                             },
-                            RULE,
+                            Rule::RequireLockTimeout,
                             format!("this statement locks {table} with lock_timeout turned off"),
                             "do not turn off the runner's lock_timeout; `SET lock_timeout = '5s'` \
                              if this statement needs a longer wait",
@@ -86,4 +85,29 @@ fn set_value_is_zero(node: &SyntaxNode) -> bool {
         .take_while(|c| c.is_ascii_digit() || *c == '.')
         .collect();
     number.parse::<f64>().is_ok_and(|n| n == 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    #[test]
+    fn locking_an_existing_table_with_the_time_out_off_breaks_it() {
+        for off in ["RESET ALL;", "RESET lock_timeout;", "SET lock_timeout = 0;"] {
+            let sql = format!("{off}\nALTER TABLE accounts ADD COLUMN plan text;");
+            assert!(broken(&sql).contains(&Rule::RequireLockTimeout), "{off}");
+        }
+    }
+
+    #[test]
+    fn a_longer_time_out_or_a_new_table_passes() {
+        for sql in [
+            "SET lock_timeout = '10s';\nALTER TABLE accounts ADD COLUMN plan text;",
+            "SET lock_timeout = 0;\nCREATE TABLE plans (code text);\n\
+             ALTER TABLE plans ADD COLUMN name text;",
+        ] {
+            assert!(!broken(sql).contains(&Rule::RequireLockTimeout), "{sql}");
+        }
+    }
 }

@@ -4,11 +4,10 @@
 
 use squawk_syntax::SyntaxKind;
 
-use super::{Context, Violation};
+use crate::check::{Context, Violation};
 use crate::model::Site;
+use crate::rule::Rule;
 use crate::syntax::name_in;
-
-pub(super) const RULE: &str = "secret-in-clear";
 
 /// The last word of a column name that makes it a secret: `access_token`, `password`. Names
 /// ending in anything else (`token_hash`, `secret_ciphertext`, `key_hint`, `key_prefix`,
@@ -68,7 +67,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                         file: file.index,
                         range: column.text_range(),
                     },
-                    RULE,
+                    Rule::SecretInClear,
                     format!("column {name} looks like a secret stored in clear"),
                     "store `<name>_ciphertext bytea` sealed by the application (with its key id) \
                      when it is read back, or `<name>_hash` when it is only compared",
@@ -82,6 +81,20 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::is_secret_name;
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    #[test]
+    fn a_secret_column_breaks_it() {
+        let sql = "ALTER TABLE integrations ADD COLUMN access_token text;";
+        assert!(broken(sql).contains(&Rule::SecretInClear));
+    }
+
+    #[test]
+    fn a_hashed_or_sealed_secret_passes() {
+        let sql = "CREATE TABLE integrations (token_hash text, secret_ciphertext bytea);";
+        assert!(!broken(sql).contains(&Rule::SecretInClear));
+    }
 
     #[test]
     fn names_that_hold_or_describe_a_secret() {

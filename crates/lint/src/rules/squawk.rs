@@ -1,107 +1,174 @@
 //! squawk's dangerous-operation rules, run per file. squawk knows only the tables created
 //! earlier in the same file; a statement on a table that an earlier file of the linted set
 //! created is on a new table too, so those findings are dropped here.
+//!
+//! Left out of squawk's defaults, on purpose:
+//! - prefer-robust-stmts: the runner applies a transactional file all or nothing and resumes
+//!   a non-transactional one at its failed statement, rebuilding an INVALID index; `IF NOT
+//!   EXISTS` would instead skip a half-built index.
+//! - require-lock-timeout / require-statement-timeout: the runner sets `lock_timeout` itself
+//!   (see require-lock-timeout, crmdb's rule); a statement timeout would kill index builds.
+//! - prefer-identity: crmdb ids are UUIDv7, neither serial nor identity (no-serial-ids).
+//! - prefer-bigint-over-int / -smallint: no integer ids; bounded counters carry range checks.
+//! - prefer-repack: `REPACK` arrives in PostgreSQL 19; crmdb runs on 15.
 
-use squawk_linter::{Linter, Rule};
+use squawk_linter::Linter;
 use squawk_syntax::ast::AstNode;
 
-use super::{Context, Violation};
+use crate::check::{Context, Violation};
+use crate::rule::{Rule, SquawkRule};
 use crate::syntax::touched_tables;
 
-/// `existing` marks the rules that are only dangerous on a table other sessions already
-/// use. Left out of squawk's defaults, on purpose:
-/// - prefer-robust-stmts: the runner applies a transactional file all or nothing and resumes
-///   a non-transactional one at its failed statement, rebuilding an INVALID index; `IF NOT
-///   EXISTS` would instead skip a half-built index.
-/// - require-lock-timeout / require-statement-timeout: the runner sets `lock_timeout` itself
-///   (see require-lock-timeout, crmdb's rule); a statement timeout would kill index builds.
-/// - prefer-identity: crmdb ids are UUIDv7, neither serial nor identity (no-serial-ids).
-/// - prefer-bigint-over-int / -smallint: no integer ids; bounded counters carry range checks.
-/// - prefer-repack: `REPACK` arrives in PostgreSQL 19; crmdb runs on 15.
-const RULES: &[(Rule, bool)] = &[
-    (Rule::AddingFieldWithDefault, true),
-    (Rule::AddingForeignKeyConstraint, true),
-    (Rule::AddingNotNullableField, true),
-    (Rule::AddingRequiredField, true),
-    (Rule::AddingSerialPrimaryKeyField, true),
-    (Rule::BanAlterDomainWithAddConstraint, false),
-    (Rule::BanAlterIdentity, true),
-    (Rule::BanCharField, false),
-    (Rule::BanConcurrentIndexCreationInTransaction, false),
-    (Rule::BanCreateDomainWithConstraint, false),
-    (Rule::BanDropColumn, true),
-    (Rule::BanDropConstraint, true),
-    (Rule::BanDropDatabase, false),
-    (Rule::BanDropDefault, true),
-    (Rule::BanDropDomain, false),
-    (Rule::BanDropExtension, false),
-    (Rule::BanDropFunction, false),
-    (Rule::BanDropGeneratedExpression, true),
-    (Rule::BanDropNotNull, true),
-    (Rule::BanDropSchema, false),
-    (Rule::BanDropSequence, false),
-    (Rule::BanDropTable, true),
-    (Rule::BanDropType, false),
-    (Rule::BanDropView, false),
-    (Rule::BanDuplicateColumnAssignments, false),
-    (Rule::BanSetSchema, true),
-    (Rule::BanTruncateCascade, false),
-    (Rule::BanUncommittedTransaction, false),
-    (Rule::ChangingColumnType, true),
-    (Rule::ConstraintMissingNotValid, true),
-    (Rule::DisallowedUniqueConstraint, true),
-    (Rule::IdentifierTooLong, false),
-    (Rule::PreferTextField, false),
-    (Rule::PreferTimestampTz, false),
-    (Rule::RenamingColumn, true),
-    (Rule::RenamingObject, true),
-    (Rule::RenamingTable, true),
-    (Rule::RequireConcurrentIndexCreation, true),
-    (Rule::RequireConcurrentIndexDeletion, true),
-    (Rule::RequireConcurrentPartitionDetach, true),
-    (Rule::RequireConcurrentReindex, true),
-    (Rule::RequireEnumValueOrdering, false),
-    (Rule::TransactionNesting, false),
-];
+/// squawk's value for the rule.
+fn linter_rule(rule: SquawkRule) -> squawk_linter::Rule {
+    match rule {
+        SquawkRule::AddingFieldWithDefault => squawk_linter::Rule::AddingFieldWithDefault,
+        SquawkRule::AddingForeignKeyConstraint => squawk_linter::Rule::AddingForeignKeyConstraint,
+        SquawkRule::AddingNotNullableField => squawk_linter::Rule::AddingNotNullableField,
+        SquawkRule::AddingRequiredField => squawk_linter::Rule::AddingRequiredField,
+        SquawkRule::AddingSerialPrimaryKeyField => squawk_linter::Rule::AddingSerialPrimaryKeyField,
+        SquawkRule::BanAlterDomainWithAddConstraint => {
+            squawk_linter::Rule::BanAlterDomainWithAddConstraint
+        }
+        SquawkRule::BanAlterIdentity => squawk_linter::Rule::BanAlterIdentity,
+        SquawkRule::BanCharField => squawk_linter::Rule::BanCharField,
+        SquawkRule::BanConcurrentIndexCreationInTransaction => {
+            squawk_linter::Rule::BanConcurrentIndexCreationInTransaction
+        }
+        SquawkRule::BanCreateDomainWithConstraint => {
+            squawk_linter::Rule::BanCreateDomainWithConstraint
+        }
+        SquawkRule::BanDropColumn => squawk_linter::Rule::BanDropColumn,
+        SquawkRule::BanDropConstraint => squawk_linter::Rule::BanDropConstraint,
+        SquawkRule::BanDropDatabase => squawk_linter::Rule::BanDropDatabase,
+        SquawkRule::BanDropDefault => squawk_linter::Rule::BanDropDefault,
+        SquawkRule::BanDropDomain => squawk_linter::Rule::BanDropDomain,
+        SquawkRule::BanDropExtension => squawk_linter::Rule::BanDropExtension,
+        SquawkRule::BanDropFunction => squawk_linter::Rule::BanDropFunction,
+        SquawkRule::BanDropGeneratedExpression => squawk_linter::Rule::BanDropGeneratedExpression,
+        SquawkRule::BanDropNotNull => squawk_linter::Rule::BanDropNotNull,
+        SquawkRule::BanDropSchema => squawk_linter::Rule::BanDropSchema,
+        SquawkRule::BanDropSequence => squawk_linter::Rule::BanDropSequence,
+        SquawkRule::BanDropTable => squawk_linter::Rule::BanDropTable,
+        SquawkRule::BanDropType => squawk_linter::Rule::BanDropType,
+        SquawkRule::BanDropView => squawk_linter::Rule::BanDropView,
+        SquawkRule::BanDuplicateColumnAssignments => {
+            squawk_linter::Rule::BanDuplicateColumnAssignments
+        }
+        SquawkRule::BanSetSchema => squawk_linter::Rule::BanSetSchema,
+        SquawkRule::BanTruncateCascade => squawk_linter::Rule::BanTruncateCascade,
+        SquawkRule::BanUncommittedTransaction => squawk_linter::Rule::BanUncommittedTransaction,
+        SquawkRule::ChangingColumnType => squawk_linter::Rule::ChangingColumnType,
+        SquawkRule::ConstraintMissingNotValid => squawk_linter::Rule::ConstraintMissingNotValid,
+        SquawkRule::DisallowedUniqueConstraint => squawk_linter::Rule::DisallowedUniqueConstraint,
+        SquawkRule::IdentifierTooLong => squawk_linter::Rule::IdentifierTooLong,
+        SquawkRule::PreferTextField => squawk_linter::Rule::PreferTextField,
+        SquawkRule::PreferTimestampTz => squawk_linter::Rule::PreferTimestampTz,
+        SquawkRule::RenamingColumn => squawk_linter::Rule::RenamingColumn,
+        SquawkRule::RenamingObject => squawk_linter::Rule::RenamingObject,
+        SquawkRule::RenamingTable => squawk_linter::Rule::RenamingTable,
+        SquawkRule::RequireConcurrentIndexCreation => {
+            squawk_linter::Rule::RequireConcurrentIndexCreation
+        }
+        SquawkRule::RequireConcurrentIndexDeletion => {
+            squawk_linter::Rule::RequireConcurrentIndexDeletion
+        }
+        SquawkRule::RequireConcurrentPartitionDetach => {
+            squawk_linter::Rule::RequireConcurrentPartitionDetach
+        }
+        SquawkRule::RequireConcurrentReindex => squawk_linter::Rule::RequireConcurrentReindex,
+        SquawkRule::RequireEnumValueOrdering => squawk_linter::Rule::RequireEnumValueOrdering,
+        SquawkRule::TransactionNesting => squawk_linter::Rule::TransactionNesting,
+        SquawkRule::UnusedIgnore => squawk_linter::Rule::UnusedIgnore,
+    }
+}
 
-pub(super) fn rule_names() -> impl Iterator<Item = String> {
-    RULES.iter().map(|(rule, _)| rule.to_string())
+/// The rules that are only dangerous on a table other sessions already use.
+fn only_on_existing_tables(rule: SquawkRule) -> bool {
+    match rule {
+        SquawkRule::AddingFieldWithDefault
+        | SquawkRule::AddingForeignKeyConstraint
+        | SquawkRule::AddingNotNullableField
+        | SquawkRule::AddingRequiredField
+        | SquawkRule::AddingSerialPrimaryKeyField
+        | SquawkRule::BanAlterIdentity
+        | SquawkRule::BanDropColumn
+        | SquawkRule::BanDropConstraint
+        | SquawkRule::BanDropDefault
+        | SquawkRule::BanDropGeneratedExpression
+        | SquawkRule::BanDropNotNull
+        | SquawkRule::BanDropTable
+        | SquawkRule::BanSetSchema
+        | SquawkRule::ChangingColumnType
+        | SquawkRule::ConstraintMissingNotValid
+        | SquawkRule::DisallowedUniqueConstraint
+        | SquawkRule::RenamingColumn
+        | SquawkRule::RenamingObject
+        | SquawkRule::RenamingTable
+        | SquawkRule::RequireConcurrentIndexCreation
+        | SquawkRule::RequireConcurrentIndexDeletion
+        | SquawkRule::RequireConcurrentPartitionDetach
+        | SquawkRule::RequireConcurrentReindex => true,
+        SquawkRule::BanAlterDomainWithAddConstraint
+        | SquawkRule::BanCharField
+        | SquawkRule::BanConcurrentIndexCreationInTransaction
+        | SquawkRule::BanCreateDomainWithConstraint
+        | SquawkRule::BanDropDatabase
+        | SquawkRule::BanDropDomain
+        | SquawkRule::BanDropExtension
+        | SquawkRule::BanDropFunction
+        | SquawkRule::BanDropSchema
+        | SquawkRule::BanDropSequence
+        | SquawkRule::BanDropType
+        | SquawkRule::BanDropView
+        | SquawkRule::BanDuplicateColumnAssignments
+        | SquawkRule::BanTruncateCascade
+        | SquawkRule::BanUncommittedTransaction
+        | SquawkRule::IdentifierTooLong
+        | SquawkRule::PreferTextField
+        | SquawkRule::PreferTimestampTz
+        | SquawkRule::RequireEnumValueOrdering
+        | SquawkRule::TransactionNesting
+        | SquawkRule::UnusedIgnore => false,
+    }
 }
 
 /// The safe alternative, for the rules whose squawk message names none.
-fn alternative(rule: Rule) -> Option<&'static str> {
+fn alternative(rule: SquawkRule) -> Option<&'static str> {
     Some(match rule {
-        Rule::BanDropColumn
-        | Rule::BanDropTable
-        | Rule::BanDropView
-        | Rule::BanDropFunction
-        | Rule::BanDropType
-        | Rule::BanDropDomain
-        | Rule::BanDropSequence
-        | Rule::BanDropSchema
-        | Rule::BanDropExtension => {
+        SquawkRule::BanDropColumn
+        | SquawkRule::BanDropTable
+        | SquawkRule::BanDropView
+        | SquawkRule::BanDropFunction
+        | SquawkRule::BanDropType
+        | SquawkRule::BanDropDomain
+        | SquawkRule::BanDropSequence
+        | SquawkRule::BanDropSchema
+        | SquawkRule::BanDropExtension => {
             "stop every reader first (a release that no longer uses it), then drop it in a later \
              migration with `-- crmdb:allow <rule> because <who stopped using it>`"
         }
-        Rule::BanDropConstraint | Rule::BanDropNotNull | Rule::BanDropDefault => {
+        SquawkRule::BanDropConstraint | SquawkRule::BanDropNotNull | SquawkRule::BanDropDefault => {
             "make sure no client relies on the guarantee, then allow it with the reason"
         }
-        Rule::RenamingColumn | Rule::RenamingTable | Rule::RenamingObject => {
+        SquawkRule::RenamingColumn | SquawkRule::RenamingTable | SquawkRule::RenamingObject => {
             "add the new name beside the old one (a new column kept in sync, or a view), move \
              the clients, then drop the old name in a later migration"
         }
-        Rule::ChangingColumnType => {
+        SquawkRule::ChangingColumnType => {
             "add a column of the new type, backfill it in batches, switch the clients, then \
              drop the old column"
         }
-        Rule::BanAlterIdentity | Rule::BanDropGeneratedExpression | Rule::BanSetSchema => {
+        SquawkRule::BanAlterIdentity
+        | SquawkRule::BanDropGeneratedExpression
+        | SquawkRule::BanSetSchema => {
             "add a new column or object beside the old one and move the clients to it"
         }
-        Rule::BanCharField => "use `text` with a `CHECK (length(col) = n)`",
-        Rule::BanCreateDomainWithConstraint | Rule::BanAlterDomainWithAddConstraint => {
+        SquawkRule::BanCharField => "use `text` with a `CHECK (length(col) = n)`",
+        SquawkRule::BanCreateDomainWithConstraint | SquawkRule::BanAlterDomainWithAddConstraint => {
             "use a plain domain and put the CHECK on the table columns"
         }
-        Rule::IdentifierTooLong => "shorten the name to at most 63 bytes",
+        SquawkRule::IdentifierTooLong => "shorten the name to at most 63 bytes",
         _ => return None,
     })
 }
@@ -109,18 +176,21 @@ fn alternative(rule: Rule) -> Option<&'static str> {
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     let mut violations = Vec::new();
     for file in ctx.files {
-        let mut linter = Linter::from(RULES.iter().map(|(rule, _)| *rule));
+        let mut linter = Linter::from(enum_iterator::all::<SquawkRule>().map(linter_rule));
         linter.settings.assume_in_transaction = file.transactional;
         for found in linter.lint(&file.parse, &file.text) {
-            let existing_only = RULES
-                .iter()
-                .any(|(rule, existing)| *rule == found.code && *existing);
+            // squawk reports only the rules it was given, and unused-ignore.
+            let Some(rule) =
+                enum_iterator::all::<SquawkRule>().find(|r| linter_rule(*r) == found.code)
+            else {
+                continue;
+            };
             let statement = file.statements.iter().find(|s| {
                 s.syntax()
                     .text_range()
                     .contains_inclusive(found.text_range.start())
             });
-            if existing_only {
+            if only_on_existing_tables(rule) {
                 if let Some(statement) = statement {
                     let at = file.pos(statement.syntax().text_range().start());
                     let tables = touched_tables(statement, |i| ctx.model.index_table(i));
@@ -133,13 +203,38 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             violations.push(Violation {
                 file: file.index,
                 range: found.text_range,
-                rule: found.code.to_string(),
+                rule: Rule::Squawk(rule),
                 message: found.message,
-                help: found
-                    .help
-                    .or_else(|| alternative(found.code).map(str::to_owned)),
+                help: found.help.or_else(|| alternative(rule).map(str::to_owned)),
             });
         }
     }
     violations
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::broken;
+
+    #[test]
+    fn names_are_squawks_own() {
+        for rule in enum_iterator::all::<SquawkRule>() {
+            assert_eq!(rule.name(), linter_rule(rule).to_string());
+        }
+    }
+
+    #[test]
+    fn dropping_an_existing_table_breaks_ban_drop_table() {
+        let rules = broken("DROP TABLE legacy_accounts;");
+        assert_eq!(rules, [Rule::Squawk(SquawkRule::BanDropTable)]);
+    }
+
+    #[test]
+    fn changing_a_table_the_set_created_earlier_is_safe() {
+        let sql = "CREATE TABLE plans (code text);
+                   COMMENT ON TABLE plans IS 'scope: global. Plans.';
+                   ALTER TABLE plans RENAME COLUMN code TO name;";
+        assert_eq!(broken(sql), []);
+    }
 }

@@ -3,9 +3,8 @@
 //! (RLS does not stop that: referential checks bypass row security). A plain `ON DELETE SET
 //! NULL` on such a key would null `organization_id` too; it must name its columns.
 
-use super::{Context, Violation};
-
-pub(super) const RULE: &str = "tenant-composite-foreign-key";
+use crate::check::{Context, Violation};
+use crate::rule::Rule;
 
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     let mut violations = Vec::new();
@@ -26,7 +25,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             if !composite {
                 violations.push(Violation::at(
                     fk.site,
-                    RULE,
+                    Rule::TenantCompositeForeignKey,
                     format!(
                         "foreign key ({}) of tenant table {} to tenant table {} does not include organization_id on both sides",
                         fk.columns.join(", "),
@@ -38,7 +37,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             } else if fk.set_null_all {
                 violations.push(Violation::at(
                     fk.site,
-                    RULE,
+                    Rule::TenantCompositeForeignKey,
                     format!(
                         "foreign key ({}) of tenant table {} uses ON DELETE SET NULL, which would null organization_id",
                         fk.columns.join(", "),
@@ -50,4 +49,42 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
         }
     }
     violations
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    /// A tenant table `notes` whose `lead_id` references the tenant table `leads` by `key`.
+    fn notes_referencing_leads(key: &str) -> String {
+        format!(
+            "CREATE TABLE leads (organization_id uuid NOT NULL, id uuid);\n\
+             CREATE TABLE notes (organization_id uuid NOT NULL, lead_id uuid, {key});"
+        )
+    }
+
+    #[test]
+    fn a_key_without_organization_id_or_nulling_it_breaks_it() {
+        for key in [
+            "FOREIGN KEY (lead_id) REFERENCES leads (id)",
+            "FOREIGN KEY (organization_id, lead_id) REFERENCES leads (organization_id, id) \
+             ON DELETE SET NULL",
+        ] {
+            let sql = notes_referencing_leads(key);
+            assert!(
+                broken(&sql).contains(&Rule::TenantCompositeForeignKey),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_composite_key_passes() {
+        let sql = notes_referencing_leads(
+            "FOREIGN KEY (organization_id, lead_id) REFERENCES leads (organization_id, id) \
+             ON DELETE SET NULL (lead_id)",
+        );
+        assert!(!broken(&sql).contains(&Rule::TenantCompositeForeignKey));
+    }
 }

@@ -2,9 +2,8 @@
 //! `organizations (id) ON DELETE CASCADE`, so each row belongs to exactly one organization
 //! and offboarding an organization deletes all of its rows.
 
-use super::{Context, Violation};
-
-pub(super) const RULE: &str = "tenant-organization-id";
+use crate::check::{Context, Violation};
+use crate::rule::Rule;
 
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     let mut violations = Vec::new();
@@ -32,7 +31,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
         if let Some(problem) = problem {
             violations.push(Violation::at(
                 table.site,
-                RULE,
+                Rule::TenantOrganizationId,
                 format!("tenant table {} {problem}", table.name),
                 "add `organization_id uuid NOT NULL` and `FOREIGN KEY (organization_id) \
                  REFERENCES organizations (id) ON DELETE CASCADE`",
@@ -40,4 +39,36 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
         }
     }
     violations
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    const SCOPE: &str = "COMMENT ON TABLE tags IS 'scope: tenant. Tags.';";
+
+    #[test]
+    fn a_missing_nullable_or_unowned_organization_id_breaks_it() {
+        for columns in [
+            "id uuid",
+            "organization_id uuid, id uuid",
+            "organization_id uuid NOT NULL REFERENCES organizations (id), id uuid",
+        ] {
+            let sql = format!("CREATE TABLE tags ({columns});\n{SCOPE}");
+            assert!(
+                broken(&sql).contains(&Rule::TenantOrganizationId),
+                "{columns}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_owned_organization_id_passes() {
+        let sql = format!(
+            "CREATE TABLE tags (organization_id uuid NOT NULL \
+             REFERENCES organizations (id) ON DELETE CASCADE, id uuid);\n{SCOPE}"
+        );
+        assert!(!broken(&sql).contains(&Rule::TenantOrganizationId));
+    }
 }

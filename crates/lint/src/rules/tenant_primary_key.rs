@@ -1,9 +1,8 @@
 //! tenant-primary-key: a tenant table's primary key leads with `organization_id`, so every
 //! lookup by id is also scoped to the organization and the table can be distributed by it.
 
-use super::{Context, Violation};
-
-pub(super) const RULE: &str = "tenant-primary-key";
+use crate::check::{Context, Violation};
+use crate::rule::Rule;
 
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     ctx.model
@@ -24,10 +23,35 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             };
             Some(Violation::at(
                 table.site,
-                RULE,
+                Rule::TenantPrimaryKey,
                 message,
                 "declare `PRIMARY KEY (organization_id, id)`",
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    #[test]
+    fn a_key_not_led_by_organization_id_breaks_it() {
+        for key in [
+            "",
+            ", PRIMARY KEY (id)",
+            ", PRIMARY KEY (id, organization_id)",
+        ] {
+            let sql = format!("CREATE TABLE tags (organization_id uuid NOT NULL, id uuid{key});");
+            assert!(broken(&sql).contains(&Rule::TenantPrimaryKey), "{key}");
+        }
+    }
+
+    #[test]
+    fn a_key_led_by_organization_id_passes() {
+        let sql = "CREATE TABLE tags (organization_id uuid NOT NULL, id uuid, \
+                   PRIMARY KEY (organization_id, id));";
+        assert!(!broken(sql).contains(&Rule::TenantPrimaryKey));
+    }
 }

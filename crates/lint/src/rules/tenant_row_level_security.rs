@@ -2,9 +2,8 @@
 //! owner is subject to it too) and at least one policy, somewhere in the linted set; without
 //! a policy a forced table shows no rows at all.
 
-use super::{Context, Violation};
-
-pub(super) const RULE: &str = "tenant-row-level-security";
+use crate::check::{Context, Violation};
+use crate::rule::Rule;
 
 pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     ctx.model
@@ -23,7 +22,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             (!missing.is_empty()).then(|| {
                 Violation::at(
                     table.site,
-                    RULE,
+                    Rule::TenantRowLevelSecurity,
                     format!("tenant table {} lacks {}", table.name, missing.join(", ")),
                     "add `ALTER TABLE <table> ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY` \
                      and `CREATE POLICY … USING (organization_id = NULLIF(current_setting(\
@@ -32,4 +31,27 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rule::Rule;
+    use crate::testing::broken;
+
+    const TAGS: &str = "CREATE TABLE tags (organization_id uuid NOT NULL, id uuid);";
+
+    #[test]
+    fn security_enabled_but_not_forced_breaks_it() {
+        let sql = format!("{TAGS}\nALTER TABLE tags ENABLE ROW LEVEL SECURITY;");
+        assert!(broken(&sql).contains(&Rule::TenantRowLevelSecurity));
+    }
+
+    #[test]
+    fn security_forced_with_a_policy_passes() {
+        let sql = format!(
+            "{TAGS}\nALTER TABLE tags ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;\n\
+             CREATE POLICY tenant_isolation ON tags USING (true);"
+        );
+        assert!(!broken(&sql).contains(&Rule::TenantRowLevelSecurity));
+    }
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use crmdb_lint::{Finding, MigrationFile};
+use crmdb_lint::{Finding, MigrationFile, Rule};
 use crmdb_migrate::Script;
 
 use crate::context::Context;
@@ -22,12 +22,12 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if args.rules {
-        let names = crmdb_lint::rule_names();
+        let rules = Rule::all();
         if ctx.out.is_json() {
-            return ctx.out.json(&names);
+            return ctx.out.json(&rules);
         }
-        for name in names {
-            ctx.out.line(name);
+        for rule in rules {
+            ctx.out.line(rule);
         }
         return Ok(());
     }
