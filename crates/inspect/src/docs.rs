@@ -12,10 +12,9 @@ use std::process::{Command, Stdio};
 
 use crmdb_lint::MigrationFile;
 use crmdb_migrate::Migrations;
+use crmdb_schema::catalog::{ConstraintKind, Grant, Schema, Table};
 
-use crate::catalog::{Schema, Table};
-use crate::drift::policy_text;
-use crate::Error;
+use crate::error::Error;
 
 /// The tables one migration file creates.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -250,35 +249,20 @@ fn relations<'a>(schema: &'a Schema, tables: &[String]) -> Vec<(&'a str, &'a str
     let mut relations = Vec::new();
     for name in tables {
         let table = &schema.tables[name];
-        for (constraint, c) in &table.constraints {
-            let Some(parent) = &c.references else {
-                continue;
-            };
-            let optional = fk_columns(&c.definition)
+        for (constraint, foreign) in table.foreign_keys() {
+            let optional = constraint
+                .columns
                 .iter()
-                .any(|col| table.columns.iter().any(|c| &c.name == col && !c.not_null));
+                .any(|col| table.column(col).is_some_and(|c| !c.not_null));
             relations.push((
                 table.name.as_str(),
-                parent.as_str(),
-                constraint.as_str(),
+                foreign.table.as_str(),
+                constraint.name.as_str(),
                 optional,
             ));
         }
     }
     relations
-}
-
-/// The referencing columns of `FOREIGN KEY (a, b) REFERENCES …`.
-fn fk_columns(definition: &str) -> Vec<String> {
-    definition
-        .split_once('(')
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(cols, _)| {
-            cols.split(',')
-                .map(|c| c.trim().trim_matches('"').to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn mermaid_word(text: &str) -> String {
@@ -328,19 +312,19 @@ fn mermaid(schema: &Schema, tables: &[String], columns: bool) -> String {
 fn key_columns(table: &Table) -> BTreeMap<&str, &'static str> {
     let mut pk = BTreeSet::new();
     let mut fk = BTreeSet::new();
-    for c in table.constraints.values() {
-        let target = match c.kind.as_str() {
-            "primary key" => &mut pk,
-            "foreign key" => &mut fk,
+    for c in &table.constraints {
+        let target = match c.kind {
+            ConstraintKind::Primary => &mut pk,
+            ConstraintKind::Foreign => &mut fk,
             _ => continue,
         };
-        target.extend(fk_columns(&c.definition));
+        target.extend(c.columns.iter().map(String::as_str));
     }
     table
         .columns
         .iter()
         .filter_map(|c| {
-            let mark = match (pk.contains(&c.name), fk.contains(&c.name)) {
+            let mark = match (pk.contains(c.name.as_str()), fk.contains(c.name.as_str())) {
                 (true, true) => " PK, FK",
                 (true, false) => " PK",
                 (false, true) => " FK",
@@ -393,10 +377,14 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         &mut out,
         "Constraints",
         "| name | kind | definition |\n|---|---|---|",
-        table
-            .constraints
-            .iter()
-            .map(|(n, c)| format!("| {n} | {} | {} |", c.kind, code_cell(&c.definition))),
+        table.constraints.iter().map(|c| {
+            format!(
+                "| {} | {} | {} |",
+                c.name,
+                c.kind.as_str(),
+                code_cell(&c.definition)
+            )
+        }),
     );
     section(
         &mut out,
@@ -405,7 +393,7 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         table
             .indexes
             .iter()
-            .map(|(n, d)| format!("| {n} | {} |", code_cell(d))),
+            .map(|i| format!("| {} | {} |", i.name, code_cell(&i.text()))),
     );
     section(
         &mut out,
@@ -414,7 +402,7 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         table
             .triggers
             .iter()
-            .map(|(n, d)| format!("| {n} | {} |", code_cell(d))),
+            .map(|t| format!("| {} | {} |", t.name, code_cell(&t.text()))),
     );
     section(
         &mut out,
@@ -423,21 +411,19 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         table
             .policies
             .iter()
-            .map(|(n, p)| format!("| {n} | {} |", code_cell(&policy_text(p)))),
+            .map(|p| format!("| {} | {} |", p.name, code_cell(&p.text()))),
     );
     section(
         &mut out,
         "Grants",
         "| role | privileges |\n|---|---|",
-        table
-            .grants
-            .iter()
+        Grant::by_grantee(&table.grants)
+            .into_iter()
             .map(|(r, p)| format!("| {r} | {} |", p.join(", "))),
     );
     let references: BTreeSet<&str> = table
-        .constraints
-        .values()
-        .filter_map(|c| c.references.as_deref())
+        .foreign_keys()
+        .map(|(_, f)| f.table.as_str())
         .filter(|t| *t != table.name)
         .collect();
     section(
@@ -450,11 +436,7 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         .tables
         .values()
         .filter(|t| t.name != table.name)
-        .filter(|t| {
-            t.constraints
-                .values()
-                .any(|c| c.references.as_deref() == Some(&table.name))
-        })
+        .filter(|t| t.foreign_keys().any(|(_, f)| f.table == table.name))
         .map(|t| t.name.as_str())
         .collect();
     section(

@@ -11,8 +11,9 @@ use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
-use crate::catalog::{Policy, Schema};
-use crate::Error;
+use crmdb_schema::catalog::{Grant, Schema};
+
+use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -60,7 +61,7 @@ pub async fn check(
     let mut conn = PgConnection::connect_with(live)
         .await
         .map_err(Error::Catalog)?;
-    let actual = Schema::read(&mut conn).await;
+    let actual = Schema::read(&mut conn).await.map_err(Error::Catalog);
     conn.close().await.ok();
     let expected = scratch_schema(live, migrations).await?;
     Ok(diff(&expected, &actual?))
@@ -112,7 +113,7 @@ async fn migrated_schema(
     let mut conn = PgConnection::connect_with(&scratch)
         .await
         .map_err(Error::Catalog)?;
-    let schema = Schema::read(&mut conn).await;
+    let schema = Schema::read(&mut conn).await.map_err(Error::Catalog);
     conn.close().await.ok();
     schema
 }
@@ -183,22 +184,22 @@ fn facts(schema: &Schema) -> BTreeMap<String, String> {
                 );
             }
         }
-        for (constraint, c) in &table.constraints {
+        for constraint in &table.constraints {
             facts.insert(
-                format!("constraint {name}.{constraint}"),
-                c.definition.clone(),
+                format!("constraint {name}.{}", constraint.name),
+                constraint.definition.clone(),
             );
         }
-        for (index, definition) in &table.indexes {
-            facts.insert(format!("index {name}.{index}"), definition.clone());
+        for index in &table.indexes {
+            facts.insert(format!("index {name}.{}", index.name), index.text());
         }
-        for (trigger, definition) in &table.triggers {
-            facts.insert(format!("trigger {name}.{trigger}"), definition.clone());
+        for trigger in &table.triggers {
+            facts.insert(format!("trigger {name}.{}", trigger.name), trigger.text());
         }
-        for (policy, p) in &table.policies {
-            facts.insert(format!("policy {name}.{policy}"), policy_text(p));
+        for policy in &table.policies {
+            facts.insert(format!("policy {name}.{}", policy.name), policy.text());
         }
-        for (grantee, privileges) in &table.grants {
+        for (grantee, privileges) in Grant::by_grantee(&table.grants) {
             facts.insert(
                 format!("grant on table {name} to {grantee}"),
                 privileges.join(", "),
@@ -213,7 +214,7 @@ fn facts(schema: &Schema) -> BTreeMap<String, String> {
         if let Some(comment) = &function.comment {
             facts.insert(format!("comment on function {signature}"), comment.clone());
         }
-        for (grantee, privileges) in &function.grants {
+        for (grantee, privileges) in Grant::by_grantee(&function.grants) {
             facts.insert(
                 format!("grant on function {signature} to {grantee}"),
                 privileges.join(", "),
@@ -221,25 +222,4 @@ fn facts(schema: &Schema) -> BTreeMap<String, String> {
         }
     }
     facts
-}
-
-/// A policy as one line: `PERMISSIVE FOR ALL TO crm_app USING (…) WITH CHECK (…)`.
-pub fn policy_text(policy: &Policy) -> String {
-    let mut text = format!(
-        "{} FOR {} TO {}",
-        if policy.permissive {
-            "PERMISSIVE"
-        } else {
-            "RESTRICTIVE"
-        },
-        policy.command,
-        policy.roles.join(", ")
-    );
-    if let Some(using) = &policy.using {
-        text.push_str(&format!(" USING ({using})"));
-    }
-    if let Some(check) = &policy.with_check {
-        text.push_str(&format!(" WITH CHECK ({check})"));
-    }
-    text
 }

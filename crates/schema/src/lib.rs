@@ -1,6 +1,8 @@
-//! The CRM schema: the migrations embedded in the binary, and the audit of a live database.
+//! The CRM schema: the migrations embedded in the binary, the model of a live database's
+//! catalog, and the audit of it.
 
 pub mod audit;
+pub mod catalog;
 pub mod roles;
 
 use crmdb_migrate::{Migrations, SourceError};

@@ -2,6 +2,7 @@
 //! database broken on purpose for it — and only that rule, on only that table.
 
 use crmdb_schema::audit::{self, AuditReport, Rule, NOT_SECRET};
+use crmdb_schema::catalog::Schema;
 use crmdb_testkit::TestDb;
 
 async fn audit(db: &TestDb) -> AuditReport {
@@ -45,19 +46,13 @@ async fn the_migrated_schema_passes() {
 #[tokio::test]
 async fn every_not_secret_entry_names_a_column() {
     let db = crmdb_testkit::migrated_db().await;
-    let mut conn = db.connect().await;
+    let schema = Schema::read(&mut db.connect().await).await.unwrap();
     for entry in NOT_SECRET {
         let (table, column) = entry.column.split_once('.').unwrap();
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT FROM information_schema.columns
-                            WHERE table_schema = 'public' AND table_name = $1
-                              AND column_name = $2)",
-        )
-        .bind(table)
-        .bind(column)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
+        let exists = schema
+            .tables
+            .get(table)
+            .is_some_and(|t| t.column(column).is_some());
         assert!(
             exists,
             "{} is listed as not secret but does not exist",
@@ -210,15 +205,11 @@ async fn rls_fires_when_not_forced_disabled_or_without_policy() {
 
     let db = crmdb_testkit::migrated_db().await;
     let mut conn = db.connect().await;
-    let policies: Vec<String> =
-        sqlx::query_scalar("SELECT polname::text FROM pg_policy WHERE polrelid = 'tags'::regclass")
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-    for policy in policies {
+    let schema = Schema::read(&mut conn).await.unwrap();
+    for policy in &schema.tables["tags"].policies {
         let sql = format!(
             "DROP POLICY {} ON tags",
-            crmdb_pg::ident::quote_ident(&policy).unwrap()
+            crmdb_pg::ident::quote_ident(&policy.name).unwrap()
         );
         sqlx::raw_sql(&sql).execute(&mut conn).await.unwrap();
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crmdb_inspect::docs::{self, Files};
-use crmdb_inspect::Schema;
+use crmdb_schema::catalog::Schema;
 
 async fn schema(db: &crmdb_testkit::TestDb) -> Schema {
     let mut conn = db.connect().await;

@@ -1,7 +1,7 @@
-//! Who may do what in a live database: the roles of the privilege model, every table and
-//! column privilege granted to someone other than the table's owner, and the SECURITY
-//! DEFINER functions with their owner, settings and EXECUTE grantees. Read once, right after
-//! the catalog, so the privilege rules are pure functions of plain data.
+//! Who may log in and act in a live database, beyond its schema: the roles of the privilege
+//! model, the logins that are members of them, and which may create temporary tables. Read
+//! once, right after the catalog (whose grants and functions the privilege rules judge too),
+//! so the privilege rules are pure functions of plain data.
 
 use sqlx::PgConnection;
 
@@ -13,8 +13,6 @@ pub(crate) struct Access {
     pub roles: Vec<RoleRow>,
     /// Logins that are members of a crm_* role, with their attributes.
     pub members: Vec<MemberRow>,
-    pub grants: Vec<GrantRow>,
-    pub definers: Vec<DefinerRow>,
     /// The roles of the model that may create temporary objects in this database.
     pub temporary: Vec<String>,
 }
@@ -39,29 +37,6 @@ pub(crate) struct MemberRow {
     pub admin: bool,
 }
 
-/// One privilege on a table (or one of its columns) held by a role other than its owner.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, sqlx::FromRow)]
-pub(crate) struct GrantRow {
-    pub table: String,
-    /// A role name, or `PUBLIC`.
-    pub grantee: String,
-    /// `SELECT`, `INSERT`, `UPDATE`, `DELETE`, `TRUNCATE`, `REFERENCES` or `TRIGGER`.
-    pub privilege: String,
-    /// `None` for the whole table.
-    pub column: Option<String>,
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub(crate) struct DefinerRow {
-    /// `name(type,type)`, as `regprocedure` prints it.
-    pub signature: String,
-    pub owner: String,
-    /// `proconfig`: the settings the function pins, `name=value`.
-    pub config: Vec<String>,
-    /// The roles (or `PUBLIC`) that may execute it, besides its owner.
-    pub execute: Vec<String>,
-}
-
 const ROLE_ROWS: &str = "
 SELECT r.rolname::text AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls,
        r.rolcanlogin AS can_login,
@@ -80,40 +55,6 @@ JOIN pg_roles l ON l.oid = m.member
 WHERE g.rolname = ANY($1) AND l.rolcanlogin
 ORDER BY 1, 2";
 
-// aclexplode's grantee 0 is PUBLIC. A table without an ACL has its owner's defaults only.
-const GRANT_ROWS: &str = "
-SELECT c.relname::text AS table, coalesce(g.rolname::text, 'PUBLIC') AS grantee,
-       a.privilege_type::text AS privilege, NULL::text AS column
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-CROSS JOIN LATERAL aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) AS a
-LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.grantee <> c.relowner
-UNION ALL
-SELECT c.relname::text, coalesce(g.rolname::text, 'PUBLIC'), a.privilege_type::text,
-       att.attname::text
-FROM pg_class c
-JOIN pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_attribute att ON att.attrelid = c.oid AND att.attnum > 0 AND NOT att.attisdropped
-CROSS JOIN LATERAL aclexplode(att.attacl) AS a
-LEFT JOIN pg_roles g ON g.oid = a.grantee
-WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND att.attacl IS NOT NULL
-  AND a.grantee <> c.relowner
-ORDER BY 1, 2, 3, 4";
-
-const DEFINER_ROWS: &str = "
-SELECT p.oid::regprocedure::text AS signature, pg_get_userbyid(p.proowner)::text AS owner,
-       coalesce(p.proconfig, '{}') AS config,
-       ARRAY(SELECT coalesce(g.rolname::text, 'PUBLIC')
-             FROM aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) AS a
-             LEFT JOIN pg_roles g ON g.oid = a.grantee
-             WHERE a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
-             ORDER BY 1) AS execute
-FROM pg_proc p
-JOIN pg_namespace n ON n.oid = p.pronamespace
-WHERE n.nspname = 'public' AND p.prosecdef
-ORDER BY 1";
-
 const TEMPORARY: &str = "
 SELECT r.rolname::text FROM pg_roles r
 WHERE r.rolname = ANY($1) AND has_database_privilege(r.oid, current_database(), 'TEMPORARY')
@@ -131,8 +72,6 @@ pub(crate) async fn load(conn: &mut PgConnection) -> Result<Access, sqlx::Error>
             .bind(&roles)
             .fetch_all(&mut *conn)
             .await?,
-        grants: sqlx::query_as(GRANT_ROWS).fetch_all(&mut *conn).await?,
-        definers: sqlx::query_as(DEFINER_ROWS).fetch_all(&mut *conn).await?,
         temporary: sqlx::query_scalar(TEMPORARY)
             .bind(
                 &[

@@ -11,8 +11,9 @@ mod set_null;
 mod tenant_keys;
 mod triggers;
 
+use crmdb_schema::catalog::{Schema, Scope};
 use sqlx::postgres::PgDatabaseError;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// One row in each of the 40 tables, every optional column filled where a constraint could
@@ -202,31 +203,26 @@ pub async fn insert_graph(conn: &mut PgConnection, tag: &str) -> Graph {
     g
 }
 
-/// A table of the catalog: every public table whose comment declares its scope (the
-/// migration history table has none).
+/// A table of the catalog: every table of the migrations whose comment declares its scope.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub name: String,
     pub tenant: bool,
 }
 
+/// The catalog's tables, by name; read within whatever transaction `conn` has open.
 pub async fn catalog_tables(conn: &mut PgConnection) -> Vec<Table> {
-    sqlx::query(
-        "SELECT c.relname::text, obj_description(c.oid, 'pg_class') LIKE 'scope: tenant%'
-         FROM pg_class AS c
-         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
-           AND obj_description(c.oid, 'pg_class') ~ '^scope: (tenant|global)'
-         ORDER BY 1",
-    )
-    .fetch_all(conn)
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| Table {
-        name: r.get(0),
-        tenant: r.get(1),
-    })
-    .collect()
+    let schema = Schema::read_within(conn).await.unwrap();
+    schema
+        .tables
+        .values()
+        .filter_map(|t| {
+            t.scope().map(|scope| Table {
+                name: t.name.clone(),
+                tenant: scope == Scope::Tenant,
+            })
+        })
+        .collect()
 }
 
 /// A catalog identifier quoted for SQL text.

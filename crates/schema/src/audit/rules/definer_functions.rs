@@ -4,7 +4,7 @@
 //! A `pg_restore --no-owner` hands them to the restoring login: this rule names each one,
 //! with the statement that repairs it.
 
-use crate::audit::access::Access;
+use crate::catalog::{Function, Schema};
 use crate::roles::{APP, OWNER, WORKER};
 
 /// Every definer function of the model (as `regprocedure` prints it) and who may call it.
@@ -29,11 +29,16 @@ const MODEL: &[(&str, &str)] = &[
 const SEARCH_PATH: &str = "search_path=pg_catalog, public, pg_temp";
 
 /// The violations, keyed by `function <signature>`.
-pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
+pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
+    let definers: Vec<(&String, &Function)> = schema
+        .functions
+        .iter()
+        .filter(|(_, f)| f.security_definer)
+        .collect();
     let mut details = Vec::new();
     for (signature, caller) in MODEL {
         let key = format!("function {signature}");
-        let Some(function) = access.definers.iter().find(|f| f.signature == *signature) else {
+        let Some((_, function)) = definers.iter().find(|(s, _)| s == signature) else {
             details.push((
                 key,
                 "is missing or not SECURITY DEFINER; repair: run its CREATE FUNCTION from \
@@ -60,7 +65,7 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
                 ),
             ));
         }
-        for grantee in function.execute.iter().filter(|g| g != caller) {
+        for grantee in function.executable_by.iter().filter(|g| g != caller) {
             details.push((
                 key.clone(),
                 format!(
@@ -68,7 +73,7 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
                 ),
             ));
         }
-        if !function.execute.iter().any(|g| g == caller) {
+        if !function.executable_by.iter().any(|g| g == caller) {
             details.push((
                 key.clone(),
                 format!(
@@ -77,10 +82,10 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
             ));
         }
     }
-    for function in &access.definers {
-        if !MODEL.iter().any(|(s, _)| *s == function.signature) {
+    for (signature, _) in definers {
+        if !MODEL.iter().any(|(s, _)| s == signature) {
             details.push((
-                format!("function {}", function.signature),
+                format!("function {signature}"),
                 "is a SECURITY DEFINER function the privilege model does not know; repair: \
                  DROP it, or add it to the model"
                     .to_owned(),
@@ -93,46 +98,58 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::access::DefinerRow;
 
-    fn model() -> Vec<DefinerRow> {
-        MODEL
-            .iter()
-            .map(|(signature, caller)| DefinerRow {
-                signature: (*signature).into(),
-                owner: OWNER.into(),
-                config: vec![SEARCH_PATH.into()],
-                execute: vec![(*caller).into()],
-            })
-            .collect()
+    fn definer(caller: &str) -> Function {
+        Function {
+            definition: String::new(),
+            comment: None,
+            owner: OWNER.into(),
+            security_definer: true,
+            config: vec![SEARCH_PATH.into()],
+            grants: vec![],
+            executable_by: vec![caller.into()],
+        }
+    }
+
+    fn model() -> Schema {
+        Schema {
+            functions: MODEL
+                .iter()
+                .map(|(signature, caller)| ((*signature).into(), definer(caller)))
+                .collect(),
+            ..Schema::default()
+        }
     }
 
     #[test]
     fn the_model_is_clean() {
-        let access = Access {
-            definers: model(),
-            ..Access::default()
-        };
-        assert_eq!(check(&access), []);
+        assert_eq!(check(&model()), []);
     }
 
     #[test]
     fn a_restored_owner_an_open_execute_and_a_stranger_are_reported() {
-        let mut definers = model();
-        definers[0].owner = "restorer".into();
-        definers[0].execute.push("PUBLIC".into());
-        definers[1].config.clear();
-        definers.push(DefinerRow {
-            signature: "backdoor()".into(),
-            owner: OWNER.into(),
-            config: vec![],
-            execute: vec![],
-        });
-        let access = Access {
-            definers,
-            ..Access::default()
-        };
-        let found: Vec<String> = check(&access)
+        let mut schema = model();
+        let claim = schema
+            .functions
+            .get_mut("claim_background_job(text,text)")
+            .unwrap();
+        claim.owner = "restorer".into();
+        claim.executable_by.insert(0, "PUBLIC".into());
+        schema
+            .functions
+            .get_mut("consume_auth_token(text,bytea)")
+            .unwrap()
+            .config
+            .clear();
+        schema.functions.insert("backdoor()".into(), definer(APP));
+        schema.functions.insert(
+            "not_a_definer()".into(),
+            Function {
+                security_definer: false,
+                ..definer("PUBLIC")
+            },
+        );
+        let found: Vec<String> = check(&schema)
             .into_iter()
             .map(|(k, d)| format!("{k}: {d}"))
             .collect();

@@ -1,9 +1,9 @@
 //! Rule `fk_index`: every foreign key is served by an index, so deleting a parent row (or
 //! joining to the children) does not scan the child table.
 
-use crate::audit::catalog::{Catalog, Index, Table};
+use crate::catalog::{Index, Schema, Table};
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     table
         .foreign_keys()
         .filter(|(c, _)| !table.indexes.iter().any(|i| serves(i, &c.columns)))
@@ -11,7 +11,7 @@ pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
             format!(
                 "foreign key {} {} has no index that starts with its columns",
                 c.name,
-                super::columns(&c.columns)
+                super::detail::columns(&c.columns)
             )
         })
         .collect()

@@ -1,9 +1,9 @@
 //! Rule `naming`: constraint, index and trigger names say what they are and whose they are,
 //! so an error message names its rule (`ck_leads_lead_score`) and a plan names its index.
 
-use crate::audit::catalog::{Catalog, ConstraintKind, Table};
+use crate::catalog::{ConstraintKind, Schema, Table};
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     let mut details = Vec::new();
     for c in &table.constraints {
         let Some((what, prefix)) = constraint_prefix(c.kind) else {
@@ -47,7 +47,7 @@ fn constraint_prefix(kind: ConstraintKind) -> Option<(&'static str, &'static str
         ConstraintKind::Unique => Some(("unique constraint", "uq")),
         ConstraintKind::Check => Some(("check constraint", "ck")),
         ConstraintKind::Exclusion => Some(("exclusion constraint", "ex")),
-        ConstraintKind::Other => None,
+        ConstraintKind::Trigger | ConstraintKind::NotNull => None,
     }
 }
 
@@ -119,7 +119,7 @@ mod tests {
         unique.unique = true;
         t.indexes = vec![pk, unique, index("idx_tags_color", &["color"])];
         assert_eq!(
-            check(&Catalog { tables: vec![] }, &t),
+            check(&Schema::default(), &t),
             [
                 "primary key tags_pkey should be named pk_tags",
                 "check constraint tags_name_check should be named ck_tags_...",

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::audit::access::{Access, GrantRow};
-use crate::audit::catalog::{Catalog, Scope, Table};
+use crate::audit::access::Access;
+use crate::catalog::{self, Schema, Scope, Table};
 use crate::roles::{APP, OWNER, READONLY, WORKER};
 
 /// Which columns a grant covers.
@@ -199,8 +199,33 @@ fn is_credential(column: &str) -> bool {
         .any(|suffix| column.ends_with(suffix))
 }
 
-/// The model of `table` as the rows [`Access::grants`] would hold.
-fn expected(table: &Table) -> BTreeSet<GrantRow> {
+/// A privilege on a table or one of its columns: as the model gives it, or as held.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct TableGrant {
+    table: String,
+    grant: catalog::Grant,
+}
+
+impl TableGrant {
+    fn held(table: &Table) -> impl Iterator<Item = TableGrant> + '_ {
+        table.grants.iter().map(|grant| TableGrant {
+            table: table.name.clone(),
+            grant: grant.clone(),
+        })
+    }
+
+    /// `SELECT ON t` or `SELECT (col) ON t`, for the repair statements.
+    fn target(&self) -> String {
+        let (privilege, table) = (&self.grant.privilege, &self.table);
+        match &self.grant.column {
+            None => format!("{privilege} ON {table}"),
+            Some(column) => format!("{privilege} ({column}) ON {table}"),
+        }
+    }
+}
+
+/// The model of `table`, one privilege at a time.
+fn expected(table: &Table) -> BTreeSet<TableGrant> {
     let mut rows = BTreeSet::new();
     for grant in model(table) {
         let columns: Vec<Option<String>> = match grant.columns {
@@ -215,11 +240,13 @@ fn expected(table: &Table) -> BTreeSet<GrantRow> {
         };
         for privilege in grant.privileges {
             for column in &columns {
-                rows.insert(GrantRow {
+                rows.insert(TableGrant {
                     table: table.name.clone(),
-                    grantee: grant.role.to_owned(),
-                    privilege: (*privilege).to_owned(),
-                    column: column.clone(),
+                    grant: catalog::Grant {
+                        grantee: grant.role.to_owned(),
+                        column: column.clone(),
+                        privilege: (*privilege).to_owned(),
+                    },
                 });
             }
         }
@@ -227,35 +254,23 @@ fn expected(table: &Table) -> BTreeSet<GrantRow> {
     rows
 }
 
-/// `ON t` or `(col) ON t`, for the repair statements.
-fn target(row: &GrantRow) -> String {
-    match &row.column {
-        None => format!("{} ON {}", row.privilege, row.table),
-        Some(column) => format!("{} ({column}) ON {}", row.privilege, row.table),
-    }
-}
-
 /// The violations of the audited tables and of the migration history (which nobody but
-/// its owner may touch), keyed by table.
-pub(crate) fn check(catalog: &Catalog, access: &Access) -> Vec<(String, String)> {
+/// its owner may touch), keyed by table; and of the database, by the roles that may create
+/// temporary tables in it.
+pub(crate) fn check(schema: &Schema, access: &Access) -> Vec<(String, String)> {
     // A table without a declared scope is the scope rule's finding; its grants are not
     // judged until it has one.
-    let judged: Vec<&Table> = catalog
+    let judged: Vec<&Table> = schema
         .tables
-        .iter()
+        .values()
         .filter(|t| t.scope().is_some())
         .collect();
-    let mut expected: BTreeSet<GrantRow> = BTreeSet::new();
-    for table in &judged {
-        expected.extend(self::expected(table));
-    }
-    let history = crmdb_migrate::HISTORY_TABLE.trim_start_matches("public.");
-    let audited = |name: &str| name == history || judged.iter().any(|t| t.name == name);
-    let live: BTreeSet<GrantRow> = access
-        .grants
+    let expected: BTreeSet<TableGrant> = judged.iter().flat_map(|t| expected(t)).collect();
+    let live: BTreeSet<TableGrant> = judged
         .iter()
-        .filter(|g| audited(&g.table))
-        .cloned()
+        .copied()
+        .chain(schema.history.as_ref())
+        .flat_map(TableGrant::held)
         .collect();
     let mut details = Vec::new();
     for role in &access.temporary {
@@ -269,26 +284,22 @@ pub(crate) fn check(catalog: &Catalog, access: &Access) -> Vec<(String, String)>
         ));
     }
     for extra in live.difference(&expected) {
+        let (grantee, target) = (&extra.grant.grantee, extra.target());
         details.push((
             extra.table.clone(),
             format!(
-                "{} holds {}, which the privilege model does not give; repair: REVOKE {} FROM {}",
-                extra.grantee,
-                target(extra),
-                target(extra),
-                extra.grantee
+                "{grantee} holds {target}, which the privilege model does not give; repair: \
+                 REVOKE {target} FROM {grantee}"
             ),
         ));
     }
     for missing in expected.difference(&live) {
+        let (grantee, target) = (&missing.grant.grantee, missing.target());
         details.push((
             missing.table.clone(),
             format!(
-                "{} lacks {}, which the privilege model gives; repair: GRANT {} TO {}",
-                missing.grantee,
-                target(missing),
-                target(missing),
-                missing.grantee
+                "{grantee} lacks {target}, which the privilege model gives; repair: GRANT \
+                 {target} TO {grantee}"
             ),
         ));
     }
@@ -298,9 +309,9 @@ pub(crate) fn check(catalog: &Catalog, access: &Access) -> Vec<(String, String)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::rules::fixture::{column, table};
+    use crate::audit::rules::fixture::{column, schema, table};
 
-    fn catalog() -> Catalog {
+    fn tables() -> Schema {
         let mut orgs = table("organizations", "scope: global. x");
         orgs.columns = vec![column("id", "uuid"), column("name", "text")];
         let mut keys = table("api_keys", "scope: tenant. x");
@@ -308,62 +319,59 @@ mod tests {
             column("organization_id", "uuid"),
             column("key_ciphertext", "bytea"),
         ];
-        Catalog {
-            tables: vec![orgs, keys],
-        }
+        schema(vec![orgs, keys])
     }
 
-    fn row(table: &str, grantee: &str, privilege: &str, column: Option<&str>) -> GrantRow {
-        GrantRow {
-            table: table.into(),
+    /// `schema` with each table granted exactly what the model gives.
+    fn as_modelled(mut schema: Schema) -> Schema {
+        for table in schema.tables.values_mut() {
+            table.grants = expected(table).into_iter().map(|g| g.grant).collect();
+        }
+        schema
+    }
+
+    fn grant(grantee: &str, privilege: &str, column: Option<&str>) -> catalog::Grant {
+        catalog::Grant {
             grantee: grantee.into(),
-            privilege: privilege.into(),
             column: column.map(Into::into),
+            privilege: privilege.into(),
         }
-    }
-
-    fn model_rows(catalog: &Catalog) -> Vec<GrantRow> {
-        catalog.tables.iter().flat_map(expected).collect()
     }
 
     #[test]
     fn the_model_as_granted_is_clean() {
-        let catalog = catalog();
-        let access = Access {
-            grants: model_rows(&catalog),
-            ..Access::default()
-        };
-        assert_eq!(check(&catalog, &access), []);
+        assert_eq!(check(&as_modelled(tables()), &Access::default()), []);
     }
 
     #[test]
     fn reporting_gets_every_column_but_the_credentials() {
-        let catalog = catalog();
-        let rows = model_rows(&catalog);
-        assert!(rows.contains(&row(
-            "api_keys",
-            "crm_readonly",
-            "SELECT",
-            Some("organization_id")
-        )));
+        let schema = tables();
+        let rows: Vec<TableGrant> = schema.tables.values().flat_map(expected).collect();
+        assert!(rows.contains(&TableGrant {
+            table: "api_keys".into(),
+            grant: grant("crm_readonly", "SELECT", Some("organization_id")),
+        }));
         assert!(!rows
             .iter()
-            .any(|r| r.column.as_deref() == Some("key_ciphertext") && r.grantee == "crm_readonly"));
+            .any(|r| r.grant.column.as_deref() == Some("key_ciphertext")
+                && r.grant.grantee == "crm_readonly"));
     }
 
     #[test]
     fn an_extra_grant_and_a_lost_one_are_reported_with_their_repair() {
-        let catalog = catalog();
-        let mut grants = model_rows(&catalog);
-        grants.retain(|g| !(g.grantee == "crm_readonly" && g.table == "organizations"));
-        grants.push(row("organizations", "crm_app", "DELETE", None));
-        grants.push(row("crmdb_schema_history", "PUBLIC", "SELECT", None));
-        grants.push(row("not_audited", "PUBLIC", "SELECT", None));
-        let access = Access {
-            grants,
-            ..Access::default()
-        };
-        let found = check(&catalog, &access);
+        let mut schema = as_modelled(tables());
+        let orgs = schema.tables.get_mut("organizations").unwrap();
+        orgs.grants.retain(|g| g.grantee != "crm_readonly");
+        orgs.grants.push(grant("crm_app", "DELETE", None));
+        schema.history = Some(Table {
+            name: "crmdb_schema_history".into(),
+            grants: vec![grant("PUBLIC", "SELECT", None)],
+            ..Table::default()
+        });
+        let mut stray = table("not_audited", "no scope declared");
+        stray.grants.push(grant("PUBLIC", "SELECT", None));
+        schema.tables.insert(stray.name.clone(), stray);
+        let found = check(&schema, &Access::default());
         assert_eq!(
             found,
             [

@@ -3,9 +3,9 @@
 
 use std::cmp::Ordering;
 
-use crate::audit::catalog::{Catalog, Index, IndexKey, Table};
+use crate::catalog::{Index, IndexKey, Schema, Table};
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     let mut details = Vec::new();
     for index in &table.indexes {
         let others = table.indexes.iter().filter(|o| o.name != index.name);
@@ -99,7 +99,7 @@ mod tests {
     fn report(indexes: Vec<Index>) -> Vec<String> {
         let mut t = table("leads", "scope: tenant");
         t.indexes = indexes;
-        check(&Catalog { tables: vec![] }, &t)
+        check(&Schema::default(), &t)
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Rule `rls`: row-level security isolates the organizations of every tenant table, even
 //! from the table's owner (forced).
 
-use crate::audit::catalog::{Catalog, Scope, Table};
+use crate::catalog::{Schema, Scope, Table};
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     let mut details = Vec::new();
     if table.scope() != Some(Scope::Tenant) {
         return details;

@@ -3,7 +3,7 @@
 //! display hint may stay in clear. Columns whose name merely looks secret are listed, with
 //! the reason, in [`NOT_SECRET`]: the one place to add an exception.
 
-use crate::audit::catalog::{Catalog, Table};
+use crate::catalog::{Schema, Table};
 
 /// A column whose name contains a secret word but which holds no secret.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +81,7 @@ fn classify(table: &str, column: &str) -> Verdict {
     Verdict::ClearText(word)
 }
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     let mut details = Vec::new();
     for column in &table.columns {
         if column.name.ends_with("_ciphertext") && column.data_type != "bytea" {
@@ -151,7 +151,7 @@ mod tests {
             column("access_token", "text"),
         ];
         assert_eq!(
-            check(&Catalog { tables: vec![] }, &t),
+            check(&Schema::default(), &t),
             [
                 "column key_ciphertext is text; a _ciphertext column must be bytea",
                 "column access_token is named like a secret (\"token\") but is not a _hash, \

@@ -1,12 +1,12 @@
 //! Rule `tenant_fk`: a foreign key to a tenant table pairs `organization_id` with
 //! `organization_id` first, so a row can never point at another organization's row.
 
-use crate::audit::catalog::{Catalog, Scope, Table};
+use crate::catalog::{Schema, Scope, Table};
 
-pub(super) fn check(catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(schema: &Schema, table: &Table) -> Vec<String> {
     table
         .foreign_keys()
-        .filter(|(_, f)| catalog.table(&f.table).and_then(Table::scope) == Some(Scope::Tenant))
+        .filter(|(_, f)| schema.tables.get(&f.table).and_then(Table::scope) == Some(Scope::Tenant))
         .filter(|(c, f)| {
             c.columns.first().map(String::as_str) != Some("organization_id")
                 || f.columns.first().map(String::as_str) != Some("organization_id")
@@ -15,9 +15,9 @@ pub(super) fn check(catalog: &Catalog, table: &Table) -> Vec<String> {
             format!(
                 "foreign key {} {} -> {} {} does not start with organization_id",
                 c.name,
-                super::columns(&c.columns),
+                super::detail::columns(&c.columns),
                 f.table,
-                super::columns(&f.columns)
+                super::detail::columns(&f.columns)
             )
         })
         .collect()
@@ -26,8 +26,8 @@ pub(super) fn check(catalog: &Catalog, table: &Table) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::catalog::OnDelete;
     use crate::audit::rules::fixture::*;
+    use crate::catalog::OnDelete;
 
     #[test]
     fn only_keys_to_tenant_tables_must_be_composite() {
@@ -43,14 +43,12 @@ mod tests {
             ),
             foreign_key("fk_c", &["author_id"], "users", &["id"], OnDelete::Restrict),
         ];
-        let catalog = Catalog {
-            tables: vec![
-                table("leads", "scope: tenant"),
-                table("users", "scope: global"),
-            ],
-        };
+        let schema = schema(vec![
+            table("leads", "scope: tenant"),
+            table("users", "scope: global"),
+        ]);
         assert_eq!(
-            check(&catalog, &notes),
+            check(&schema, &notes),
             ["foreign key fk_a (lead_id) -> leads (id) does not start with organization_id"]
         );
     }

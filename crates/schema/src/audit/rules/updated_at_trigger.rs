@@ -1,9 +1,9 @@
 //! Rule `updated_at_trigger`: a default alone does not keep `updated_at` current; the shared
 //! trigger function does.
 
-use crate::audit::catalog::{Catalog, Table};
+use crate::catalog::{Schema, Table};
 
-pub(super) fn check(_catalog: &Catalog, table: &Table) -> Vec<String> {
+pub(super) fn check(_schema: &Schema, table: &Table) -> Vec<String> {
     if table.column("updated_at").is_none() {
         return vec![];
     }
