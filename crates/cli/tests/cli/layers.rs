@@ -138,3 +138,113 @@ fn visit(dir: &Path, found: &mut Vec<String>) {
         }
     }
 }
+
+/// No crate has two top-level modules that use each other, directly or through others: a
+/// circle makes neither module understandable (or movable) alone.
+#[test]
+fn no_crate_has_an_import_circle_between_its_modules() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut circles = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let mut uses = HashMap::new();
+        module_uses(&src, &src, &mut uses);
+        for start in uses.keys() {
+            if let Some(circle) = circle_through(&uses, start) {
+                circles.push(format!("{}: {}", src.display(), circle.join(" -> ")));
+            }
+        }
+    }
+    assert!(circles.is_empty(), "import circles: {circles:#?}");
+}
+
+/// For each top-level module of the crate at `src`, the other top-level modules its code
+/// names as `crate::<module>` (comments aside).
+fn module_uses(src: &Path, dir: &Path, uses: &mut HashMap<String, BTreeSet<String>>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            module_uses(src, &path, uses);
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let relative = path.strip_prefix(src).unwrap();
+        let first = relative.components().next().unwrap().as_os_str();
+        let module = first.to_str().unwrap().trim_end_matches(".rs").to_owned();
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let text: String = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let named = uses.entry(module.clone()).or_default();
+        for (at, _) in text.match_indices("crate::") {
+            for name in first_segments(&text[at + "crate::".len()..]) {
+                if name != module {
+                    named.insert(name);
+                }
+            }
+        }
+    }
+}
+
+/// The first path segment of what follows `crate::`: one name, or each item of a
+/// `{a, b::c}` group.
+fn first_segments(rest: &str) -> Vec<String> {
+    let leading = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let Some(group) = rest.strip_prefix('{') else {
+        return vec![leading(rest)];
+    };
+    let (mut depth, mut items, mut start) = (0, Vec::new(), 0);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                items.push(leading(&group[start..i]));
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(leading(&group[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.into_iter().filter(|name| !name.is_empty()).collect()
+}
+
+/// A path of uses from `start` back to itself, if there is one.
+fn circle_through(uses: &HashMap<String, BTreeSet<String>>, start: &str) -> Option<Vec<String>> {
+    let mut stack = vec![vec![start.to_owned()]];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let last = path.last().unwrap();
+        for next in uses.get(last).into_iter().flatten() {
+            if next == start {
+                let mut circle = path.clone();
+                circle.push(next.clone());
+                return Some(circle);
+            }
+            if seen.insert(next.clone()) {
+                let mut longer = path.clone();
+                longer.push(next.clone());
+                stack.push(longer);
+            }
+        }
+    }
+    None
+}
