@@ -47,6 +47,11 @@ enum Command {
 }
 
 impl Cli {
+    /// True when the output, errors included, is JSON.
+    pub fn json(&self) -> bool {
+        self.global.json
+    }
+
     pub async fn run(self) -> anyhow::Result<()> {
         let ctx = Context::new(self.global);
         match self.command {

@@ -17,13 +17,14 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     logging::install(cli.verbose);
+    let out = render::Renderer::new(cli.json());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            out.error(&anyhow::Error::new(e).context("could not start the async runtime"));
             return ExitCode::FAILURE;
         }
     };
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
         Err(error) => match error.downcast_ref::<exit::Exit>() {
             Some(exit) => ExitCode::from(exit.0),
             None => {
-                eprintln!("error: {error:#}");
+                out.error(&error);
                 ExitCode::FAILURE
             }
         },

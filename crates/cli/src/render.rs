@@ -44,6 +44,38 @@ impl Renderer {
         }
         Ok(())
     }
+
+    /// The error that ended the command, on standard error: one paragraph (`error: what
+    /// failed: why: …`), or under `--json` one JSON object `{"error": …, "causes": […]}`.
+    pub fn error(&self, error: &anyhow::Error) {
+        let (message, causes) = error_parts(error);
+        let text = if self.json {
+            serde_json::json!({ "error": message, "causes": causes }).to_string()
+        } else {
+            std::iter::once(format!("error: {message}"))
+                .chain(causes)
+                .collect::<Vec<_>>()
+                .join(": ")
+        };
+        eprintln!("{text}");
+    }
+}
+
+/// The error's message and its causes, outermost first. A cause whose text an outer
+/// message already includes (an error that formats its source into its own message) is
+/// left out, so no reason is printed twice.
+fn error_parts(error: &anyhow::Error) -> (String, Vec<String>) {
+    let mut chain = error.chain().map(ToString::to_string);
+    let message = chain.next().unwrap_or_default();
+    let mut seen = vec![message.clone()];
+    let mut causes = Vec::new();
+    for cause in chain {
+        if !seen.iter().any(|text| text.contains(&cause)) {
+            causes.push(cause.clone());
+        }
+        seen.push(cause);
+    }
+    (message, causes)
 }
 
 /// Writes one line to standard output. A closed pipe (`crmdb … | head`) ends the program
@@ -84,5 +116,33 @@ mod tests {
             ],
         );
         insta::assert_snapshot!(text);
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("could not read the roles: {0}")]
+    struct Repeats(#[source] std::io::Error);
+
+    #[test]
+    fn a_cause_its_parent_already_prints_is_not_repeated() {
+        let io = std::io::Error::other("permission denied");
+        let error = anyhow::Error::new(Repeats(io)).context("could not migrate");
+        let (message, causes) = error_parts(&error);
+        assert_eq!(message, "could not migrate");
+        assert_eq!(causes, ["could not read the roles: permission denied"]);
+    }
+
+    #[test]
+    fn distinct_causes_are_all_kept_in_order() {
+        let error = anyhow::anyhow!("connection refused")
+            .context("could not connect")
+            .context("could not start");
+        let (message, causes) = error_parts(&error);
+        assert_eq!(message, "could not start");
+        assert_eq!(causes, ["could not connect", "connection refused"]);
     }
 }
