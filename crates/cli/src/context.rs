@@ -92,46 +92,118 @@ impl Context {
 }
 
 impl Context {
-    /// The keyring that seals secrets: `CRMDB_ENCRYPTION_KEY` when set; otherwise, for the
-    /// embedded cluster, a key generated once into the home directory (mode 0600). An
-    /// external server without a key is an error: a generated key would be lost with the
-    /// machine, and the secrets with it.
+    /// The keyring that seals secrets. With an external server: `CRMDB_ENCRYPTION_KEY`, which
+    /// must be set — a generated key would be lost with the machine, and the secrets with it.
+    /// With the embedded cluster the home's key file (mode 0600) is the record: generated
+    /// on first use, and when `CRMDB_ENCRYPTION_KEY` brings keys the file lacks they are
+    /// written into it first (the given current key first, every stored key kept), so the
+    /// next command without the variable still opens everything sealed under them.
     pub fn keyring(&self) -> anyhow::Result<Keyring> {
-        if let Ok(value) = std::env::var(crmdb_secrets::KEY_VAR) {
-            return Keyring::parse(&SecretString::from(value))
-                .context("could not read the encryption keys");
-        }
+        let given = match std::env::var(crmdb_secrets::KEY_VAR) {
+            Ok(value) => Some(
+                Keyring::parse(&SecretString::from(value))
+                    .with_context(|| format!("could not read {}", crmdb_secrets::KEY_VAR))?,
+            ),
+            Err(_) => None,
+        };
         if self.global.database_url.is_some() {
-            anyhow::bail!(
-                "{} is not set; with an external database crmdb needs the key that seals its \
-                 secrets: set it to a base64 key of 32 bytes (`openssl rand -base64 32`) and \
-                 keep it safe",
-                crmdb_secrets::KEY_VAR
-            );
+            return given.with_context(|| {
+                format!(
+                    "{} is not set; with an external database crmdb needs the key that seals \
+                     its secrets: set it to a base64 key of 32 bytes (`openssl rand -base64 \
+                     32`) and keep it safe",
+                    crmdb_secrets::KEY_VAR
+                )
+            });
         }
-        let path = self.global.home.join(KEY_FILE);
-        if !path.exists() {
-            std::fs::create_dir_all(&self.global.home)
-                .with_context(|| format!("could not create {}", self.global.home.display()))?;
-            // Written whole under a private name, then linked into place: a concurrent
-            // crmdb either wins the link or reads the winner's complete key.
-            let key = Key::generate();
-            let staging =
-                crate::private_file::stage(&path, key.to_base64().expose_secret().as_bytes())?;
-            let linked = std::fs::hard_link(&staging, &path);
-            std::fs::remove_file(&staging).ok();
-            match linked {
-                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
-                    return Err(e).with_context(|| format!("could not create {}", path.display()))
+        let path = self.key_file();
+        let stored = if path.exists() {
+            Some(read_keyring(&path)?)
+        } else {
+            None
+        };
+        match (given, stored) {
+            (None, Some(stored)) => Ok(stored),
+            (None, None) => {
+                self.create_home()?;
+                // Written whole under a private name, then linked into place: a concurrent
+                // crmdb either wins the link or reads the winner's complete key.
+                let key = Key::generate();
+                let staging =
+                    crate::private_file::stage(&path, key.to_base64().expose_secret().as_bytes())?;
+                let linked = std::fs::hard_link(&staging, &path);
+                std::fs::remove_file(&staging).ok();
+                match linked {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(e)
+                            .with_context(|| format!("could not create {}", path.display()))
+                    }
+                    _ => {}
                 }
-                _ => {}
+                read_keyring(&path)
+            }
+            (Some(given), None) => {
+                self.create_home()?;
+                self.store_keyring(&given)?;
+                Ok(given)
+            }
+            (Some(given), Some(stored)) => {
+                let stored_ids: Vec<String> = stored.ids().into_iter().map(str::to_owned).collect();
+                let merged = given.merged_with(stored);
+                if merged.ids() != stored_ids {
+                    self.store_keyring(&merged)?;
+                }
+                Ok(merged)
             }
         }
-        let value = std::fs::read_to_string(&path)
-            .with_context(|| format!("could not read {}", path.display()))?;
-        Keyring::parse(&SecretString::from(value.trim().to_owned()))
-            .with_context(|| format!("the key in {} is invalid", path.display()))
     }
+
+    /// Keeps only the current key in the embedded home's key file, once no value is sealed
+    /// under the others (after a complete rotation). Nothing to do for an external server,
+    /// whose keys live in `CRMDB_ENCRYPTION_KEY` only. Returns the ids of the keys dropped.
+    pub fn retire_old_keys(&self, keyring: Keyring) -> anyhow::Result<Vec<String>> {
+        if self.global.database_url.is_some() {
+            return Ok(Vec::new());
+        }
+        let all: Vec<String> = keyring.ids().into_iter().map(str::to_owned).collect();
+        let current = keyring.current_only();
+        if all.len() > 1 {
+            self.store_keyring(&current)?;
+        }
+        Ok(all.into_iter().skip(1).collect())
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.global.home.join(KEY_FILE)
+    }
+
+    fn create_home(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.global.home).with_context(|| {
+            format!(
+                "could not create the home directory {}; choose another with --home or \
+                 CRMDB_HOME",
+                self.global.home.display()
+            )
+        })
+    }
+
+    /// Replaces the key file whole: a reader sees the old ring or the new one.
+    fn store_keyring(&self, keyring: &Keyring) -> anyhow::Result<()> {
+        let path = self.key_file();
+        let staging =
+            crate::private_file::stage(&path, keyring.to_value().expose_secret().as_bytes())?;
+        std::fs::rename(&staging, &path).with_context(|| {
+            std::fs::remove_file(&staging).ok();
+            format!("could not save the encryption keys in {}", path.display())
+        })
+    }
+}
+
+fn read_keyring(path: &std::path::Path) -> anyhow::Result<Keyring> {
+    let value = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    Keyring::parse(&SecretString::from(value.trim().to_owned()))
+        .with_context(|| format!("the key in {} is invalid", path.display()))
 }
 
 /// Creates the URL's database when it does not exist yet. True when it was created.

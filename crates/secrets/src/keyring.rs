@@ -141,6 +141,40 @@ impl Keyring {
         self.keys[0].id()
     }
 
+    /// The ids of every key, the current one first.
+    pub fn ids(&self) -> Vec<&str> {
+        self.keys.iter().map(Key::id).collect()
+    }
+
+    /// This keyring followed by the keys of `older` it lacks: what a stored keyring becomes
+    /// when a new ring is given, so that nothing sealed under a stored key is orphaned.
+    pub fn merged_with(self, older: Keyring) -> Keyring {
+        let mut keys = self.keys;
+        for key in older.keys {
+            if !keys.iter().any(|k| k.id == key.id) {
+                keys.push(key);
+            }
+        }
+        Keyring { keys }
+    }
+
+    /// Only the current key: what remains once no value is sealed under the others.
+    pub fn current_only(mut self) -> Keyring {
+        self.keys.truncate(1);
+        self
+    }
+
+    /// The keyring in the form [`Keyring::parse`] reads: base64 keys, comma-separated.
+    pub fn to_value(&self) -> SecretString {
+        let value = self
+            .keys
+            .iter()
+            .map(|k| k.to_base64().expose_secret().to_owned())
+            .collect::<Vec<_>>()
+            .join(",");
+        SecretString::from(value)
+    }
+
     /// Seals `plaintext` for `binding` under the current key with a random nonce.
     pub fn seal(&self, plaintext: &SecretString, binding: Binding<'_>) -> Sealed {
         self.seal_with_rng(plaintext, binding, &mut rand::rngs::OsRng)
@@ -240,6 +274,25 @@ mod tests {
             ..binding("voip_configs")
         };
         assert!(ring.open(&sealed, other_org).is_err());
+    }
+
+    #[test]
+    fn a_merged_ring_keeps_the_new_current_key_and_every_stored_key_once() {
+        let (old, new) = (Key::generate(), Key::generate());
+        let stored = Keyring::parse(&Keyring::new(vec![old]).unwrap().to_value()).unwrap();
+        let old_id = stored.current_id().to_owned();
+        let given = Keyring::parse(&SecretString::from(format!(
+            "{},{}",
+            new.to_base64().expose_secret(),
+            stored.to_value().expose_secret()
+        )))
+        .unwrap();
+        let new_id = given.current_id().to_owned();
+        let merged = given.merged_with(stored);
+        assert_eq!(merged.ids(), [new_id.as_str(), old_id.as_str()]);
+        let reread = Keyring::parse(&merged.to_value()).unwrap();
+        assert_eq!(reread.ids(), merged.ids());
+        assert_eq!(reread.current_only().ids(), [new_id.as_str()]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `crmdb secrets rotate` end to end, on demo data sealed under an old key.
 
-use crate::support::{crmdb, psql, run, stdout, success};
+use crate::support::{crmdb, psql, run, stdout, success, Home};
 
 /// The key the demo data is sealed with.
 const OLD: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -113,4 +113,76 @@ async fn rotation_without_the_old_key_fails_and_names_it() {
         .to_owned();
     let err = crate::support::stderr(&output);
     assert!(err.contains(&old_id), "{err}");
+}
+
+/// The rows of every sealed table that `crmdb secrets rotate` would still re-seal: those
+/// sealed under another key than the home's current one. Zero means the home's keys open
+/// everything the next command needs.
+fn plain_rotation_rows(home: &Home) -> u64 {
+    let json = stdout(&success(run(
+        &mut home.crmdb(&["--json", "secrets", "rotate"])
+    )));
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["rows"].as_u64().unwrap())
+        .sum()
+}
+
+fn home_key_ids(home: &Home) -> Vec<String> {
+    let value = std::fs::read_to_string(home.path().join("encryption.key")).unwrap();
+    crmdb_secrets::Keyring::parse(&value.trim().to_owned().into())
+        .unwrap()
+        .ids()
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn key_id(key: &str) -> String {
+    crmdb_secrets::Keyring::parse(&key.to_owned().into())
+        .unwrap()
+        .current_id()
+        .to_owned()
+}
+
+#[test]
+fn the_readme_rotation_on_the_embedded_home_leaves_keys_the_next_plain_command_opens() {
+    let home = Home::new();
+    success(run(&mut home.crmdb(&["up"])));
+    let generated = std::fs::read_to_string(home.path().join("encryption.key")).unwrap();
+    let generated = generated.trim();
+
+    // The README's recipe: the new key first, the old one after it.
+    success(run(&mut home
+        .crmdb(&["secrets", "rotate"])
+        .env("CRMDB_ENCRYPTION_KEY", format!("{NEW},{generated}"))));
+    assert_eq!(home_key_ids(&home), [key_id(NEW)]);
+    assert_eq!(plain_rotation_rows(&home), 0);
+
+    // The new key alone: the home keeps the old one until every row is re-sealed.
+    let output = success(run(&mut home
+        .crmdb(&["secrets", "rotate"])
+        .env("CRMDB_ENCRYPTION_KEY", OLD)));
+    assert!(stdout(&output).contains("retired"), "{}", stdout(&output));
+    assert_eq!(home_key_ids(&home), [key_id(OLD)]);
+    assert_eq!(plain_rotation_rows(&home), 0);
+}
+
+#[test]
+fn a_key_given_to_any_command_on_the_embedded_home_is_saved_before_it_seals() {
+    let home = Home::new();
+    success(run(&mut home.crmdb(&["up"])));
+    let generated = home_key_ids(&home);
+    // Seeding with a new key seals under it; without it saved, the next plain command
+    // could not open what was sealed.
+    success(run(&mut home
+        .crmdb(&["seed", "demo", "--orgs", "4", "--leads-per-org", "5"])
+        .env("CRMDB_ENCRYPTION_KEY", NEW)));
+    assert_eq!(home_key_ids(&home), [vec![key_id(NEW)], generated].concat());
+    assert!(plain_rotation_rows(&home) > 0);
+    assert_eq!(home_key_ids(&home), [key_id(NEW)]);
+    assert_eq!(plain_rotation_rows(&home), 0);
 }

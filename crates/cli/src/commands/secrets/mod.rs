@@ -14,11 +14,12 @@ pub enum Command {
     /// Re-seal every secret under the current key (the first of CRMDB_ENCRYPTION_KEY).
     ///
     /// To rotate: generate a key (`openssl rand -base64 32`); give every application server
-    /// and this command CRMDB_ENCRYPTION_KEY=<new>,<old> (for the embedded cluster you may
-    /// instead write both, new first, into <home>/encryption.key); run this command; then
-    /// drop the old key. Batches commit one by one and only rows still sealed under another
-    /// key are taken, so the CRM keeps running and an interrupted rotation is finished by
-    /// running it again.
+    /// and this command CRMDB_ENCRYPTION_KEY=<new>,<old>; run this command; then drop the old
+    /// key. With the embedded cluster, CRMDB_ENCRYPTION_KEY=<new> is enough: the home's key
+    /// file takes the new key before anything is re-sealed and keeps the old one until the
+    /// rotation completes, so later commands need no variable. Batches commit one by one and
+    /// only rows still sealed under another key are taken, so the CRM keeps running and an
+    /// interrupted rotation is finished by running it again.
     Rotate(RotateArgs),
 }
 
@@ -45,14 +46,20 @@ async fn rotate(args: RotateArgs, ctx: &Context) -> anyhow::Result<()> {
     let report = crmdb_store::rotation::rotate(&db, args.batch_size)
         .await
         .context("the rotation stopped; rows already re-sealed stay so, run it again to finish")?;
+    let keyring = ctx.keyring()?;
+    let retired = ctx.retire_old_keys(keyring)?;
     if ctx.out.is_json() {
-        return ctx.out.json(&report);
+        return ctx.out.json(&serde_json::json!({
+            "key_id": report.key_id,
+            "tables": report.tables,
+            "retired_keys": retired,
+        }));
     }
-    print(ctx, &report);
+    print(ctx, &report, &retired);
     Ok(())
 }
 
-fn print(ctx: &Context, report: &RotationReport) {
+fn print(ctx: &Context, report: &RotationReport, retired: &[String]) {
     let rows = report
         .tables
         .iter()
@@ -72,9 +79,21 @@ fn print(ctx: &Context, report: &RotationReport) {
         ));
     } else {
         ctx.out.line(format!(
-            "{} secret row(s) re-sealed under key {}; the old key can now be removed",
+            "{} secret row(s) re-sealed under key {}",
             report.rows(),
             report.key_id
+        ));
+    }
+    if ctx.global.database_url.is_some() {
+        ctx.out.line(
+            "no value is sealed under the old keys any more: remove them from every \
+             CRMDB_ENCRYPTION_KEY",
+        );
+    } else if !retired.is_empty() {
+        ctx.out.line(format!(
+            "the home's key file now holds key {} only (retired: {})",
+            report.key_id,
+            retired.join(", ")
         ));
     }
 }
