@@ -28,9 +28,19 @@ pub struct GlobalArgs {
     /// The directory of the embedded cluster.
     #[arg(long, env = "CRMDB_HOME", global = true, default_value = ".crmdb")]
     pub home: PathBuf,
-    /// Print machine-readable JSON instead of text.
+    /// Print machine-readable JSON instead of text (errors too).
     #[arg(long, global = true)]
     pub json: bool,
+    /// Seconds to wait for the database server to answer a connection before giving up.
+    #[arg(
+        long,
+        env = "CRMDB_CONNECT_TIMEOUT",
+        global = true,
+        default_value_t = 10,
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub connect_timeout: u64,
 }
 
 /// What every command gets: the global options and the renderer.
@@ -52,7 +62,11 @@ pub struct Database {
 }
 
 impl Context {
-    pub fn new(global: GlobalArgs) -> Context {
+    pub fn new(mut global: GlobalArgs) -> Context {
+        // `DATABASE_URL=` (set but empty) means no URL, as it does for libpq's variables.
+        if global.database_url.as_deref().is_some_and(str::is_empty) {
+            global.database_url = None;
+        }
         let out = Renderer::new(global.json);
         Context { global, out }
     }
@@ -69,6 +83,7 @@ impl Context {
     pub async fn database(&self) -> anyhow::Result<Database> {
         let (url, startup) = match self.embedded() {
             Some(cluster) => {
+                check_home(&self.global.home)?;
                 let (endpoint, startup) =
                     tokio::task::spawn_blocking(move || cluster.ensure_running(Tuning::Durable))
                         .await?
@@ -77,11 +92,18 @@ impl Context {
             }
             None => (self.global.database_url.clone().unwrap_or_default(), None),
         };
-        let options = PgConnectOptions::from_str(&url).with_context(|| {
-            "the database URL is not valid; it should look like \
-             postgres://user:password@host:5432/database"
-        })?;
-        let created = create_if_missing(&options).await?;
+        let options = parse_url(&url)?;
+        let timeout = std::time::Duration::from_secs(self.global.connect_timeout);
+        let created = tokio::time::timeout(timeout, create_if_missing(&options))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "{} did not answer within {} s; check the host and port, or wait longer \
+                     with --connect-timeout (or CRMDB_CONNECT_TIMEOUT)",
+                    server_description(&options),
+                    self.global.connect_timeout
+                )
+            })??;
         Ok(Database {
             url,
             options,
@@ -204,6 +226,50 @@ fn read_keyring(path: &std::path::Path) -> anyhow::Result<Keyring> {
         .with_context(|| format!("could not read {}", path.display()))?;
     Keyring::parse(&SecretString::from(value.trim().to_owned()))
         .with_context(|| format!("the key in {} is invalid", path.display()))
+}
+
+/// The connection options of a PostgreSQL URL. Any other scheme is refused by name, and
+/// the password never appears in an error.
+fn parse_url(url: &str) -> anyhow::Result<PgConnectOptions> {
+    const SHAPE: &str = "it should look like postgres://user:password@host:5432/database";
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some("postgres" | "postgresql") => {}
+        Some(other) => anyhow::bail!(
+            "the database URL is a {other:?} URL; crmdb needs a PostgreSQL server: {SHAPE}"
+        ),
+        None => anyhow::bail!("the database URL has no scheme; {SHAPE}"),
+    }
+    PgConnectOptions::from_str(url)
+        .with_context(|| format!("the database URL is not valid; {SHAPE}"))
+}
+
+/// The home must be a directory this user can write, or a path where one can be made:
+/// caught here, the answer names the path and how to choose another, instead of the
+/// operating system's bare "Permission denied" from deep inside the cluster's start.
+fn check_home(home: &std::path::Path) -> anyhow::Result<()> {
+    let hint = "choose another with --home or CRMDB_HOME";
+    match std::fs::metadata(home) {
+        Ok(meta) if !meta.is_dir() => {
+            anyhow::bail!("the home {} is not a directory; {hint}", home.display())
+        }
+        Ok(_) => {
+            let probe = home.join(format!(".write-check-{}", std::process::id()));
+            std::fs::File::create(&probe).with_context(|| {
+                format!(
+                    "the home {} is not writable by this user; {hint}",
+                    home.display()
+                )
+            })?;
+            std::fs::remove_file(&probe).ok();
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(home)
+            .with_context(|| format!("could not create the home {}; {hint}", home.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("could not open the home {}; {hint}", home.display()))
+        }
+    }
 }
 
 /// Creates the URL's database when it does not exist yet. True when it was created.

@@ -259,14 +259,15 @@ pub enum Error {
 
     #[error(
         "versions {} are applied in the database but have no file here; restore the files, or \
-         pass --ignore-missing",
+         apply with `crmdb migrate apply --ignore-missing`",
         list(.0)
     )]
     Missing(Vec<i64>),
 
     #[error(
         "versions {} are pending but older than the newest applied version {latest_applied}; \
-         renumber them above it, or pass --allow-out-of-order",
+         renumber them above it, or \
+         apply them with `crmdb migrate apply --allow-out-of-order`",
         list(.versions)
     )]
     OutOfOrder {

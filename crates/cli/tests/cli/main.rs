@@ -2,6 +2,7 @@
 //! PostgreSQL, either an embedded cluster of its own or a database from the test harness.
 
 mod bench;
+mod errors;
 mod layers;
 mod logging;
 mod migrate;

@@ -156,14 +156,14 @@ fn the_readme_rotation_on_the_embedded_home_leaves_keys_the_next_plain_command_o
     let generated = generated.trim();
 
     // The README's recipe: the new key first, the old one after it.
-    success(run(&mut home
+    success(run(home
         .crmdb(&["secrets", "rotate"])
         .env("CRMDB_ENCRYPTION_KEY", format!("{NEW},{generated}"))));
     assert_eq!(home_key_ids(&home), [key_id(NEW)]);
     assert_eq!(plain_rotation_rows(&home), 0);
 
     // The new key alone: the home keeps the old one until every row is re-sealed.
-    let output = success(run(&mut home
+    let output = success(run(home
         .crmdb(&["secrets", "rotate"])
         .env("CRMDB_ENCRYPTION_KEY", OLD)));
     assert!(stdout(&output).contains("retired"), "{}", stdout(&output));
@@ -178,7 +178,7 @@ fn a_key_given_to_any_command_on_the_embedded_home_is_saved_before_it_seals() {
     let generated = home_key_ids(&home);
     // Seeding with a new key seals under it; without it saved, the next plain command
     // could not open what was sealed.
-    success(run(&mut home
+    success(run(home
         .crmdb(&["seed", "demo", "--orgs", "4", "--leads-per-org", "5"])
         .env("CRMDB_ENCRYPTION_KEY", NEW)));
     assert_eq!(home_key_ids(&home), [vec![key_id(NEW)], generated].concat());
