@@ -159,7 +159,7 @@ impl Call {
                     .await?;
             }
             Parameters::NextJob => {
-                worker.claim(BENCH_QUEUE).await?;
+                worker.claim(BENCH_QUEUE).await?.ok_or(Error::QueueRanDry)?;
             }
         }
         Ok(())
@@ -184,7 +184,7 @@ impl Call {
             Parameters::AiSession(..) => rows::<AiConversation>(pool, sql, arguments).await,
             Parameters::AnalyticsEvents(..) => rows::<AnalyticsEvent>(pool, sql, arguments).await,
             Parameters::NextJob => sqlx::query_as_with::<_, BackgroundJob, _>(sql, arguments)
-                .fetch_optional(pool)
+                .fetch_one(pool)
                 .await
                 .map(drop),
         }

@@ -30,6 +30,13 @@ pub enum Error {
     NothingToSample { query: &'static str },
     #[error("could not fill the benchmark queue")]
     FillQueue(#[source] sqlx::Error),
+    /// A claim found the queue empty: the run claimed more jobs than it queued.
+    #[error(
+        "the benchmark's job queue ran dry (it holds at most {} jobs); run with a shorter \
+         --duration or a lower --concurrency",
+        crate::run::MAX_QUEUED_JOBS
+    )]
+    QueueRanDry,
     #[error("could not remove the benchmark's jobs")]
     EmptyQueue(#[source] sqlx::Error),
     #[error(transparent)]

@@ -41,7 +41,13 @@ pub(crate) async fn measure(
         sample,
         settings,
         raw.clone(),
-        |pool, call| async move { Ok(call.raw(&pool).await?) },
+        |pool, call| async move {
+            // Only the job claim fetches exactly one row: none means the queue ran dry.
+            call.raw(&pool).await.map_err(|e| match e {
+                sqlx::Error::RowNotFound => Error::QueueRanDry,
+                e => e.into(),
+            })
+        },
     )
     .await?;
     // The job claim spans organizations, so it has no row-level security path.

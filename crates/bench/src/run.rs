@@ -35,6 +35,13 @@ const JOBS_PER_CLIENT_SECOND: u64 = 3000;
 const CLAIMING_PATHS: u64 = 2;
 /// Jobs on top, for the clients' warm-up steps.
 const SPARE_JOBS: u64 = 1000;
+/// The most jobs the queue is filled with, whatever the duration and concurrency: the
+/// claim rate is bounded by the server, not by the number of clients, and an unbounded
+/// fill once queued 1.4 billion rows.
+pub(crate) const MAX_QUEUED_JOBS: u64 = 2_000_000;
+/// The longest any statement of the benchmark may run: a bound on the server's work when
+/// the client dies, and far above any hot query's latency.
+const STATEMENT_TIMEOUT: &str = "60s";
 
 /// Benchmarks every hot query on `database` (a fresh one from [`prepare`](crate::prepare),
 /// or any migrated CRM database with organizations that have leads).
@@ -52,6 +59,7 @@ pub async fn run(
         * u64::from(settings.concurrency)
         * CLAIMING_PATHS
         + SPARE_JOBS;
+    let jobs = jobs.min(MAX_QUEUED_JOBS);
     queue::fill(&raw, &sample.organization_ids(), jobs).await?;
 
     let mut queries = Vec::new();
@@ -82,7 +90,11 @@ pub async fn run(
 async fn connect(database: &PgConnectOptions, settings: &Settings) -> Result<PgPool, Error> {
     PgPoolOptions::new()
         .max_connections(u32::from(settings.concurrency) + SPARE_CONNECTIONS)
-        .connect_with(database.clone())
+        .connect_with(
+            database
+                .clone()
+                .options([("statement_timeout", STATEMENT_TIMEOUT)]),
+        )
         .await
         .map_err(Error::Connect)
 }

@@ -17,13 +17,13 @@ use crate::render::Renderer;
 pub struct Args {
     /// Create a fresh database `crm_bench` with this many organizations of demo data
     /// (with --leads-per-org); without both, the target database is used as it is.
-    #[arg(long, requires = "leads_per_org")]
+    #[arg(long, requires = "leads_per_org", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     orgs: Option<u32>,
     /// Leads per organization of the fresh database (with --orgs).
-    #[arg(long, requires = "orgs")]
+    #[arg(long, requires = "orgs", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     leads_per_org: Option<u32>,
     /// Seconds each query runs on each path (layer, raw, RLS against owner).
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     duration: u64,
     /// Concurrent clients per path.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]

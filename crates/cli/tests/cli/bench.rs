@@ -69,3 +69,20 @@ async fn bench_reports_every_hot_query_in_json() {
     };
     assert_eq!(left, 0, "the benchmark removes its jobs");
 }
+
+#[test]
+fn bench_arguments_beyond_their_ceilings_are_refused_before_any_work() {
+    for args in [
+        ["--duration", "3600"],
+        ["--concurrency", "65"],
+        ["--orgs", "100001"],
+    ] {
+        let output = run(crmdb()
+            .args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "bench"])
+            .args(args)
+            .args(["--leads-per-org", "10"]));
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let err = crate::support::stderr(&output);
+        assert!(err.contains(args[0]) && err.contains("not in"), "{args:?}: {err}");
+    }
+}
