@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use crmdb_cluster::Startup;
 use crmdb_migrate::{Migrator, Options};
+use crmdb_schema::audit::AuditReport;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
@@ -22,7 +23,8 @@ struct Summary {
     server: String,
     database_created: bool,
     migrations_applied: Vec<String>,
-    audit: String,
+    /// The audit's whole report, as `crmdb audit --json` prints it.
+    audit: AuditReport,
     seed: crate::commands::seed::UpSeed,
     changed: bool,
     /// The application and worker logins of the embedded cluster (absent for an external
@@ -44,7 +46,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         .apply(&database.options, None)
         .await
         .context("could not apply the migrations")?;
-    let audit = audit_summary(&database.options).await?;
+    let audit = audit(&database.options).await?;
     let seed = crate::commands::seed::seed_for_up(ctx, &database.options, !args.no_demo).await?;
     let mut logins_changed = false;
     let (app_url, worker_url) = if ctx.embedded().is_some() {
@@ -108,7 +110,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             summary.migrations_applied.join(", ")
         ));
     }
-    ctx.out.line(&summary.audit);
+    ctx.out.line(summary.audit.summary());
     ctx.out.line(summary.seed.line());
     if !summary.changed {
         ctx.out.line("nothing changed: already up");
@@ -121,9 +123,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The one-line summary of the schema audit, run on every `up` so a broken convention is seen
-/// as soon as it lands.
-async fn audit_summary(options: &PgConnectOptions) -> anyhow::Result<String> {
+/// The schema audit, run on every `up` so a broken convention is seen as soon as it lands.
+async fn audit(options: &PgConnectOptions) -> anyhow::Result<AuditReport> {
     let mut conn = PgConnection::connect_with(options)
         .await
         .context("could not connect to audit the schema")?;
@@ -131,5 +132,5 @@ async fn audit_summary(options: &PgConnectOptions) -> anyhow::Result<String> {
         .await
         .context("could not audit the schema")?;
     conn.close().await.ok();
-    Ok(report.summary())
+    Ok(report)
 }

@@ -78,11 +78,18 @@ fn bench_arguments_beyond_their_ceilings_are_refused_before_any_work() {
         ["--orgs", "100001"],
     ] {
         let output = run(crmdb()
-            .args(["--database-url", "postgres://nobody@127.0.0.1:1/none", "bench"])
+            .args([
+                "--database-url",
+                "postgres://nobody@127.0.0.1:1/none",
+                "bench",
+            ])
             .args(args)
             .args(["--leads-per-org", "10"]));
         assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
         let err = crate::support::stderr(&output);
-        assert!(err.contains(args[0]) && err.contains("not in"), "{args:?}: {err}");
+        assert!(
+            err.contains(args[0]) && err.contains("not in"),
+            "{args:?}: {err}"
+        );
     }
 }

@@ -282,3 +282,14 @@ fn up_as_an_unprivileged_user_keeps_the_cluster_in_a_relative_home() {
     success(as_user(&["down", "--purge"]));
     assert!(!work.join(".crmdb").exists());
 }
+
+#[test]
+fn up_under_json_prints_one_document_with_the_audit_as_an_object() {
+    let home = Home::new();
+    let output = success(run(&mut home.crmdb(&["--json", "up", "--no-demo"])));
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let audit = &summary["audit"];
+    assert!(audit["tables"].as_u64().unwrap() >= 40, "{summary}");
+    assert_eq!(audit["violations"], serde_json::json!([]), "{summary}");
+    assert!(summary["url"].as_str().unwrap().starts_with("postgres://"));
+}
