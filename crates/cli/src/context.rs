@@ -49,6 +49,8 @@ pub struct Database {
     pub startup: Option<Startup>,
     /// True when this call created the database.
     pub created: bool,
+    /// The server's version, such as `18.4`.
+    pub server_version: String,
 }
 
 impl Context {
@@ -81,12 +83,13 @@ impl Context {
             "the database URL is not valid; it should look like \
              postgres://user:password@host:5432/database"
         })?;
-        let created = create_if_missing(&options).await?;
+        let (created, server_version) = create_if_missing(&options).await?;
         Ok(Database {
             url,
             options,
             startup,
             created,
+            server_version,
         })
     }
 }
@@ -134,13 +137,15 @@ impl Context {
     }
 }
 
-/// Creates the URL's database when it does not exist yet. True when it was created.
-async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
+/// Creates the URL's database when it does not exist yet: whether it was created, and the
+/// server's version.
+async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<(bool, String)> {
     let server = server_description(options);
     match PgConnection::connect_with(options).await {
         Ok(conn) => {
+            let version = server_version(&conn);
             conn.close().await.ok();
-            return Ok(false);
+            return Ok((false, version));
         }
         Err(e) if sqlstate::is(&e, &[INVALID_CATALOG_NAME]) => {}
         Err(e) => {
@@ -167,10 +172,21 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
                  hand or use a role that may"
             )
         })?;
+    let version = server_version(&conn);
     // False when another crmdb created it between our check and our CREATE.
-    crmdb_pg::create_database(&mut conn, &name, None)
+    let created = crmdb_pg::create_database(&mut conn, &name, None)
         .await
-        .with_context(|| format!("could not create database {name:?} on {server}"))
+        .with_context(|| format!("could not create database {name:?} on {server}"))?;
+    Ok((created, version))
+}
+
+/// The version the server reported when the connection started (no query needed), as
+/// `major.minor`; `unknown` from a server that reports none, as some poolers do.
+fn server_version(conn: &PgConnection) -> String {
+    match conn.server_version_num() {
+        Some(num) => format!("{}.{}", num / 10_000, num % 10_000),
+        None => "unknown".to_owned(),
+    }
 }
 
 fn server_description(options: &PgConnectOptions) -> String {

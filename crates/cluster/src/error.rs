@@ -52,6 +52,21 @@ pub enum Error {
         log: PathBuf,
     },
 
+    #[error(
+        "the embedded cluster in {home} was created by PostgreSQL {data_major}, but the server \
+         binaries found ({binaries_dir}) are PostgreSQL {binaries_major}, and a data directory \
+         opens only with the major version that created it; set PG_BINDIR to the `bin` \
+         directory of PostgreSQL {data_major}, or run `crmdb down --purge` to delete the \
+         cluster and all its data so that the next `crmdb up` creates it with PostgreSQL \
+         {binaries_major}"
+    )]
+    VersionMismatch {
+        home: PathBuf,
+        data_major: u32,
+        binaries_major: u32,
+        binaries_dir: PathBuf,
+    },
+
     #[error("the embedded cluster in {home} has not been created yet; run `crmdb up` first")]
     NotInitialised { home: PathBuf },
 

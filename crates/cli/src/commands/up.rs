@@ -20,6 +20,8 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Summary {
     server: String,
+    /// The server's PostgreSQL version, such as `18.4`.
+    server_version: String,
     database_created: bool,
     migrations_applied: Vec<String>,
     audit: String,
@@ -79,6 +81,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         || logins_changed;
     let summary = Summary {
         server: server.to_owned(),
+        server_version: database.server_version.clone(),
         database_created: database.created,
         migrations_applied: applied,
         audit,
@@ -91,7 +94,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(&summary);
     }
-    ctx.out.line(format!("server:     {}", summary.server));
+    ctx.out.line(format!(
+        "server:     PostgreSQL {}, {}",
+        summary.server_version, summary.server
+    ));
     ctx.out.line(format!(
         "database:   {}",
         if summary.database_created {

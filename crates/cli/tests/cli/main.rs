@@ -10,3 +10,4 @@ mod secrets;
 mod seed;
 mod support;
 mod up;
+mod version_guard;
