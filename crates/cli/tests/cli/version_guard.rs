@@ -104,10 +104,7 @@ fn homes_of_two_majors_each_refuse_the_other_binaries() {
         "{OTHER_BINDIR_VAR} must hold another major than the default binaries"
     );
     let version = summary["server_version"].as_str().unwrap();
-    assert!(
-        version.starts_with(&format!("{other_major}.")),
-        "{summary}"
-    );
+    assert!(version.starts_with(&format!("{other_major}.")), "{summary}");
     success(run(other_home.crmdb(&["down"]).env("PG_BINDIR", &other)));
 
     let refused = run(default_home.crmdb(&["url"]).env("PG_BINDIR", &other));
