@@ -59,6 +59,8 @@ pub struct Database {
     pub startup: Option<Startup>,
     /// True when this call created the database.
     pub created: bool,
+    /// The server's version, such as `18.4`.
+    pub server_version: String,
 }
 
 impl Context {
@@ -94,7 +96,7 @@ impl Context {
         };
         let options = parse_url(&url)?;
         let timeout = std::time::Duration::from_secs(self.global.connect_timeout);
-        let created = tokio::time::timeout(timeout, create_if_missing(&options))
+        let (created, server_version) = tokio::time::timeout(timeout, create_if_missing(&options))
             .await
             .map_err(|_| {
                 anyhow::anyhow!(
@@ -109,6 +111,7 @@ impl Context {
             options,
             startup,
             created,
+            server_version,
         })
     }
 }
@@ -272,13 +275,15 @@ fn check_home(home: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
-/// Creates the URL's database when it does not exist yet. True when it was created.
-async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
+/// Creates the URL's database when it does not exist yet: whether it was created, and the
+/// server's version.
+async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<(bool, String)> {
     let server = server_description(options);
     match PgConnection::connect_with(options).await {
         Ok(conn) => {
+            let version = server_version(&conn);
             conn.close().await.ok();
-            return Ok(false);
+            return Ok((false, version));
         }
         Err(e) if sqlstate::is(&e, &[INVALID_CATALOG_NAME]) => {}
         Err(e) => {
@@ -305,10 +310,21 @@ async fn create_if_missing(options: &PgConnectOptions) -> anyhow::Result<bool> {
                  hand or use a role that may"
             )
         })?;
+    let version = server_version(&conn);
     // False when another crmdb created it between our check and our CREATE.
-    crmdb_pg::create_database(&mut conn, &name, None)
+    let created = crmdb_pg::create_database(&mut conn, &name, None)
         .await
-        .with_context(|| format!("could not create database {name:?} on {server}"))
+        .with_context(|| format!("could not create database {name:?} on {server}"))?;
+    Ok((created, version))
+}
+
+/// The version the server reported when the connection started (no query needed), as
+/// `major.minor`; `unknown` from a server that reports none, as some poolers do.
+fn server_version(conn: &PgConnection) -> String {
+    match conn.server_version_num() {
+        Some(num) => format!("{}.{}", num / 10_000, num % 10_000),
+        None => "unknown".to_owned(),
+    }
 }
 
 fn server_description(options: &PgConnectOptions) -> String {

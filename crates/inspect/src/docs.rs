@@ -377,14 +377,20 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         &mut out,
         "Constraints",
         "| name | kind | definition |\n|---|---|---|",
-        table.constraints.iter().map(|c| {
-            format!(
-                "| {} | {} | {} |",
-                c.name,
-                c.kind.as_str(),
-                code_cell(&c.definition)
-            )
-        }),
+        table
+            .constraints
+            .iter()
+            // PostgreSQL 18 keeps NOT NULL in pg_constraint too; the columns' table already
+            // says it, and the pages must read the same on every supported version.
+            .filter(|c| c.kind != ConstraintKind::NotNull)
+            .map(|c| {
+                format!(
+                    "| {} | {} | {} |",
+                    c.name,
+                    c.kind.as_str(),
+                    code_cell(&c.definition)
+                )
+            }),
     );
     section(
         &mut out,

@@ -21,6 +21,8 @@ pub struct Args {
 #[derive(Debug, Serialize)]
 struct Summary {
     server: String,
+    /// The server's PostgreSQL version, such as `18.4`.
+    server_version: String,
     database_created: bool,
     migrations_applied: Vec<String>,
     /// The audit's whole report, as `crmdb audit --json` prints it.
@@ -81,6 +83,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         || logins_changed;
     let summary = Summary {
         server: server.to_owned(),
+        server_version: database.server_version.clone(),
         database_created: database.created,
         migrations_applied: applied,
         audit,
@@ -93,7 +96,10 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(&summary);
     }
-    ctx.out.line(format!("server:     {}", summary.server));
+    ctx.out.line(format!(
+        "server:     PostgreSQL {}, {}",
+        summary.server_version, summary.server
+    ));
     ctx.out.line(format!(
         "database:   {}",
         if summary.database_created {

@@ -11,3 +11,4 @@ mod secrets;
 mod seed;
 mod support;
 mod up;
+mod version_guard;

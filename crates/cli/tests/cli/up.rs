@@ -19,6 +19,14 @@ fn up_on_an_empty_home_creates_everything_and_a_second_up_changes_nothing() {
     assert!(text.contains("database:   created"), "{text}");
     assert!(text.contains("0001_foundation"), "{text}");
     let url = database_url_line(&first);
+    let version = psql(&url, "SHOW server_version").unwrap();
+    let major_minor = version.split_whitespace().next().unwrap();
+    assert!(
+        text.lines().next().unwrap().starts_with(&format!(
+            "server:     PostgreSQL {major_minor}, embedded cluster"
+        )),
+        "the server's version ({version}) first: {text}"
+    );
     assert_eq!(
         psql(
             &url,
@@ -222,9 +230,16 @@ fn up_with_a_database_url_uses_that_server_and_creates_the_database() {
     assert!(text.contains("database:   created"), "{text}");
     assert_eq!(database_url_line(&output), url.as_str());
     let again = success(run(crate::support::crmdb()
-        .args(["up"])
+        .args(["--json", "up"])
         .env("DATABASE_URL", url.as_str())));
-    assert!(stdout(&again).contains("nothing changed"));
+    let summary: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(summary["changed"], false, "{summary}");
+    let version = psql(url.as_str(), "SHOW server_version").unwrap();
+    assert_eq!(
+        summary["server_version"].as_str(),
+        version.split_whitespace().next(),
+        "{summary}"
+    );
     runtime.block_on(async {
         use sqlx::Connection;
         let mut admin = sqlx::PgConnection::connect_with(&crmdb_testkit::admin_options())
