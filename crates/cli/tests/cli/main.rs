@@ -3,6 +3,7 @@
 
 mod bench;
 mod layers;
+mod lint;
 mod logging;
 mod migrate;
 mod roles;
