@@ -64,15 +64,15 @@ pub(crate) fn apply(files: &[Parsed], violations: Vec<Violation>) -> Vec<Violati
     }
     let mut kept: Vec<Violation> = violations
         .into_iter()
-        .filter(|v| {
-            match allows.iter_mut().find(|a| a.covers(&files[v.file], v)) {
+        .filter(
+            |v| match allows.iter_mut().find(|a| a.covers(&files[v.file], v)) {
                 Some(allow) => {
                     allow.used = true;
                     false
                 }
                 None => true,
-            }
-        })
+            },
+        )
         .collect();
     for allow in allows.iter().filter(|a| !a.used && !a.rules.is_empty()) {
         let names: Vec<&str> = allow.rules.iter().map(|rule| rule.name()).collect();

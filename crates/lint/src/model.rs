@@ -112,7 +112,11 @@ impl Model {
     pub fn new_at(&self, table: &str, at: Pos) -> bool {
         self.created_in_transaction
             .get(table)
-            .is_some_and(|created| created.iter().any(|c| c.file == at.file && c.offset < at.offset))
+            .is_some_and(|created| {
+                created
+                    .iter()
+                    .any(|c| c.file == at.file && c.offset < at.offset)
+            })
     }
 
     fn add(&mut self, file: &Parsed, stmt: &ast::Stmt) {

@@ -82,7 +82,12 @@ impl Rule {
     /// and syntax-error, which are about the file, not about a statement's SQL.
     pub fn all() -> Vec<Rule> {
         let mut rules: Vec<Rule> = enum_iterator::all::<Rule>()
-            .filter(|rule| !matches!(rule, Rule::Squawk(SquawkRule::UnusedIgnore) | Rule::SyntaxError))
+            .filter(|rule| {
+                !matches!(
+                    rule,
+                    Rule::Squawk(SquawkRule::UnusedIgnore) | Rule::SyntaxError
+                )
+            })
             .collect();
         rules.sort_unstable_by_key(|rule| rule.name());
         rules

@@ -142,7 +142,10 @@ fn a_landed_file_alone_is_clean_in_the_context_of_its_set() {
         let findings = lint_in(&set, &[index]);
         assert!(findings.is_empty(), "{}", render(&findings));
     }
-    let crm_core = set.iter().position(|f| f.name == "0004_crm_core.up.sql").unwrap();
+    let crm_core = set
+        .iter()
+        .position(|f| f.name == "0004_crm_core.up.sql")
+        .unwrap();
     let out_of_context = lint(&set[..=crm_core]);
     assert!(
         rules_of(&out_of_context).contains(&"tenant-row-level-security"),
@@ -195,7 +198,10 @@ CREATE INDEX idx_plans_code ON plans (code);
     ));
     assert_eq!(
         rules_of(&lint(&two_files)),
-        ["adding-not-nullable-field", "require-concurrent-index-creation"]
+        [
+            "adding-not-nullable-field",
+            "require-concurrent-index-creation"
+        ]
     );
     let no_transaction = files(&format!("-- crmdb:no-transaction\n{create}{change}"));
     assert!(rules_of(&lint(&no_transaction)).contains(&"adding-not-nullable-field"));
@@ -203,7 +209,9 @@ CREATE INDEX idx_plans_code ON plans (code);
 
 #[test]
 fn a_file_that_does_not_parse_is_a_finding_with_the_parsers_message() {
-    let findings = lint(&files("CREATE DOMAIN email AS text;\nSELECT 1 FROM (VALUES (1) v;\n"));
+    let findings = lint(&files(
+        "CREATE DOMAIN email AS text;\nSELECT 1 FROM (VALUES (1) v;\n",
+    ));
     assert_eq!(rules_of(&findings), ["syntax-error"]);
     assert_eq!((findings[0].line, findings[0].column), (2, 26));
     assert_eq!(findings[0].message, "expected R_PAREN");

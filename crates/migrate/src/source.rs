@@ -57,7 +57,9 @@ fn without_lint_annotations(text: &str) -> Cow<'_, str> {
         let annotation = body
             .strip_prefix("--")
             .is_some_and(|comment| comment.trim_start().starts_with(LINT_ANNOTATION))
-            && !quoted.iter().any(|&(from, to)| from <= dashes && dashes < to);
+            && !quoted
+                .iter()
+                .any(|&(from, to)| from <= dashes && dashes < to);
         if !annotation {
             kept.push_str(line);
         }
@@ -416,7 +418,8 @@ mod tests {
                      CREATE INDEX i ON u (a);\n";
         assert_eq!(checksum(ANNOTATED), checksum(plain));
         assert_eq!(without_lint_annotations(plain), Cow::Borrowed(plain));
-        let trailing = "CREATE INDEX i ON u (a); -- squawk-ignore require-concurrent-index-creation\n";
+        let trailing =
+            "CREATE INDEX i ON u (a); -- squawk-ignore require-concurrent-index-creation\n";
         assert_ne!(checksum(trailing), checksum("CREATE INDEX i ON u (a);\n"));
         for quoted in [
             "SELECT '\n-- squawk-ignore ban-drop-table\n';\n",

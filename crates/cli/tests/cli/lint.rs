@@ -77,7 +77,11 @@ fn lint_of_a_landed_file_alone_and_of_the_embedded_set_is_clean() {
 fn lint_of_a_file_that_does_not_parse_names_file_line_and_the_parsers_message() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("broken.sql");
-    fs::write(&path, "CREATE DOMAIN email AS text;\nCREATE TABLE t (a int;\n").unwrap();
+    fs::write(
+        &path,
+        "CREATE DOMAIN email AS text;\nCREATE TABLE t (a int;\n",
+    )
+    .unwrap();
     let output = lint(std::slice::from_ref(&path));
     assert_eq!(output.status.code(), Some(1));
     let expected = format!("{}:2:22: syntax-error: expected R_PAREN", path.display());
@@ -100,9 +104,17 @@ async fn apply_to_a_version_judges_the_tenant_rules_over_the_whole_set() {
     // Row-level security arrives in 0010: up to 0009 the tenant tables lack it, and that is
     // no finding, because the set completes them.
     let partial = success(apply(&["--to", "9"]));
-    assert!(stdout(&partial).contains("database at version 9"), "{}", stdout(&partial));
+    assert!(
+        stdout(&partial).contains("database at version 9"),
+        "{}",
+        stdout(&partial)
+    );
     let rest = apply(&[]);
     assert!(!rest.status.success());
     assert_eq!(rules(&rest), LEAD_PRIORITY_RULES, "{}", stderr(&rest));
-    assert!(stderr(&rest).contains("break 4 lint rule(s)"), "{}", stderr(&rest));
+    assert!(
+        stderr(&rest).contains("break 4 lint rule(s)"),
+        "{}",
+        stderr(&rest)
+    );
 }

@@ -202,8 +202,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                 if let Some(statement) = statement {
                     let at = file.pos(statement.syntax().text_range().start());
                     let tables = touched_tables(statement, |i| ctx.model.index_table(i));
-                    if !tables.is_empty() && tables.iter().all(|t| ctx.model.new_at(t, at))
-                    {
+                    if !tables.is_empty() && tables.iter().all(|t| ctx.model.new_at(t, at)) {
                         continue;
                     }
                 }

@@ -45,8 +45,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     report(ctx, &findings)?;
     if findings.is_empty() {
         if !ctx.out.is_json() {
-            ctx.out
-                .line(format!("ok: {linted} file(s) lint clean"));
+            ctx.out.line(format!("ok: {linted} file(s) lint clean"));
         }
         Ok(())
     } else {
@@ -75,9 +74,12 @@ fn lint_named(paths: &[PathBuf]) -> anyhow::Result<Vec<Finding>> {
     let mut loose = Vec::new();
     for path in paths {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("could not read {shown}"))?;
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("could not read {shown}"))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if !crmdb_migrate::is_up_file_name(name) {
             loose.push(file(&Script::new(shown, text)?));
             continue;
@@ -132,7 +134,11 @@ pub fn pending_findings(migrations: &Migrations, versions: &[i64]) -> Vec<Findin
 
 /// Lints the versions `apply` is about to run, in the context of the whole set; refuses,
 /// printing the findings, when any rule is broken.
-pub fn refuse_unsafe(ctx: &Context, migrations: &Migrations, versions: &[i64]) -> anyhow::Result<()> {
+pub fn refuse_unsafe(
+    ctx: &Context,
+    migrations: &Migrations,
+    versions: &[i64],
+) -> anyhow::Result<()> {
     let findings = pending_findings(migrations, versions);
     if findings.is_empty() {
         return Ok(());
