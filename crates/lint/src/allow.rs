@@ -115,24 +115,14 @@ fn collect(file: &Parsed, allows: &mut Vec<Allow>, problems: &mut Vec<Violation>
             allows.extend(squawk_ignore(file, &token, problems));
             continue;
         }
-        let text = token.text();
-        let body = text
-            .strip_prefix("--")
-            .or_else(|| text.strip_prefix("/*").and_then(|t| t.strip_suffix("*/")))
-            .unwrap_or(text)
-            .trim();
-        let Some(rest) = body.strip_prefix(ALLOW) else {
+        let Some(rest) = comment_body(&token).strip_prefix(ALLOW) else {
             continue;
         };
         let (names, reason) = match rest.split_once(" because ") {
             Some((names, reason)) => (names, reason.trim()),
             None => (rest, ""),
         };
-        let names: Vec<&str> = names
-            .split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .collect();
+        let names = rule_names(names);
         if names.is_empty() || reason.is_empty() {
             problems.push(problem(
                 "an allow comment must name the rule and give the reason".into(),
@@ -181,22 +171,13 @@ fn squawk_ignore(
 ) -> Option<Allow> {
     let (_, _, kind) = ignore_rule_info(token)?;
     let range = token.text_range();
-    let text = token.text();
-    let body = text
-        .strip_prefix("--")
-        .or_else(|| text.strip_prefix("/*").and_then(|t| t.strip_suffix("*/")))
-        .unwrap_or(text)
-        .trim_start();
+    let body = comment_body(token);
     let rest = body
         .strip_prefix("squawk-ignore-file")
         .or_else(|| body.strip_prefix("squawk-ignore"))
         .unwrap_or(body);
     let (names, reason) = rest.split_once("--").unwrap_or((rest, ""));
-    let names: Vec<&str> = names
-        .split(',')
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect();
+    let names = rule_names(names);
     let mut rules = Vec::new();
     for name in &names {
         if squawk_linter::Rule::try_from(*name).is_err() {
@@ -245,6 +226,23 @@ fn squawk_ignore(
         rules,
         used: false,
     })
+}
+
+/// A comment's text without its `--` or `/* */` and the spaces around it.
+fn comment_body(token: &SyntaxToken) -> &str {
+    let text = token.text();
+    text.strip_prefix("--")
+        .or_else(|| text.strip_prefix("/*").and_then(|t| t.strip_suffix("*/")))
+        .unwrap_or(text)
+        .trim()
+}
+
+/// `a, b,c` → `[a, b, c]`.
+fn rule_names(list: &str) -> Vec<&str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// The statement a comment at `at` belongs to: the one it is inside, the one whose last line
