@@ -1,8 +1,12 @@
-//! Lints migration files before they run: squawk's dangerous-operation rules, judged against
-//! the tables the linted set itself creates, and crmdb's tenant rules, judged over the set.
+//! Lints migration files before they run: squawk's dangerous-operation rules, judged per file
+//! as squawk judges them (a table is new only in the transaction that creates it; every
+//! later file meets it as a table in use), and crmdb's tenant rules, judged over the whole
+//! set, because a later file may complete a table (row-level security arrives in one file
+//! for all of them).
 //!
-//! A finding is silenced only by a comment on its statement that names the rule and gives a
-//! reason: `-- crmdb:allow <rule>[, <rule>…] because <reason>`.
+//! A finding is silenced only by a comment that names the rule and gives a reason:
+//! `-- crmdb:allow <rule>[, <rule>…] because <reason>`, or squawk's own
+//! `-- squawk-ignore <rule>[, <rule>…] -- <reason>`.
 
 mod allow;
 mod check;
@@ -47,11 +51,17 @@ impl std::fmt::Display for Finding {
     }
 }
 
-/// Lints `files` as one set, in the order given (the order they would be applied in): a
-/// table created by an earlier statement of the set is new, so changing it is not a
-/// dangerous operation, and the tenant rules of a table may be met by any file of the set.
-pub fn lint(files: &[MigrationFile]) -> Vec<Finding> {
-    let parsed: Vec<source::Parsed> = files
+/// Lints every file of `set`, in the order given (the order they would be applied in).
+pub fn lint(set: &[MigrationFile]) -> Vec<Finding> {
+    let every: Vec<usize> = (0..set.len()).collect();
+    lint_in(set, &every)
+}
+
+/// Lints the files of `set` at the indexes `selected` in the context of the whole set, and
+/// reports their findings only: each is judged against the schema the files before it leave,
+/// and the tenant rules of a table may be met by any file of the set, a later one included.
+pub fn lint_in(set: &[MigrationFile], selected: &[usize]) -> Vec<Finding> {
+    let parsed: Vec<source::Parsed> = set
         .iter()
         .enumerate()
         .map(|(index, file)| source::Parsed::new(index, file))
@@ -64,6 +74,7 @@ pub fn lint(files: &[MigrationFile]) -> Vec<Finding> {
     let violations = rules::check_all(&ctx);
     let mut findings: Vec<(usize, u32, Finding)> = allow::apply(&parsed, violations)
         .into_iter()
+        .filter(|v| selected.contains(&v.file))
         .map(|v| {
             let file = &parsed[v.file];
             let (line, column) = file.line_col(v.range.start());

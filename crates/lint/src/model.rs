@@ -1,7 +1,9 @@
 //! What the linted set creates, gathered over all its files: the tables with their columns,
 //! keys, scope, row-level security and policies, and the indexes. The tenant rules judge a
 //! table by the whole set, because a later file may complete it (RLS is enabled in one file
-//! for all tables).
+//! for all tables). The dangerous-operation rules judge a statement by the file it is in:
+//! a table is new only in the transaction that created it, as squawk has it; once that
+//! file has committed, other sessions may use the table.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +86,9 @@ impl Table {
 pub(crate) struct Model {
     pub tables: BTreeMap<String, Table>,
     indexes: BTreeMap<String, String>,
+    /// Every `CREATE TABLE` of a transactional file, by table: a table dropped and created
+    /// again is new again in the file that re-creates it.
+    created_in_transaction: BTreeMap<String, Vec<Pos>>,
 }
 
 impl Model {
@@ -102,9 +107,16 @@ impl Model {
         self.indexes.get(index).cloned()
     }
 
-    /// The set created `table` before `at`: it is new, nobody else uses it yet.
-    pub fn created_before(&self, table: &str, at: Pos) -> bool {
-        self.tables.get(table).is_some_and(|t| t.created < at)
+    /// The transaction `at` runs in created `table` before `at`: it is new, no other session
+    /// can see it yet.
+    pub fn new_at(&self, table: &str, at: Pos) -> bool {
+        self.created_in_transaction
+            .get(table)
+            .is_some_and(|created| {
+                created
+                    .iter()
+                    .any(|c| c.file == at.file && c.offset < at.offset)
+            })
     }
 
     fn add(&mut self, file: &Parsed, stmt: &ast::Stmt) {
@@ -133,6 +145,12 @@ impl Model {
                             _ => add_constraint(file, &mut table, &arg),
                         }
                     }
+                }
+                if file.transactional {
+                    self.created_in_transaction
+                        .entry(name.clone())
+                        .or_default()
+                        .push(table.created);
                 }
                 self.tables.entry(name).or_insert(table);
             }

@@ -21,6 +21,8 @@ pub enum Rule {
     TenantRowLevelSecurity,
     /// An allow comment that is malformed, names no rule, or silences nothing.
     InvalidAllow,
+    /// A file squawk's parser cannot read: nothing after the error can be judged.
+    SyntaxError,
     Squawk(SquawkRule),
 }
 
@@ -71,16 +73,21 @@ pub enum SquawkRule {
     RequireEnumValueOrdering,
     TransactionNesting,
     /// squawk's complaint about a name in a `squawk-ignore` comment that is none of its rules.
-    /// It comes beside the invalid-allow every such comment gets, and no allow comment may
-    /// name it: it is about squawk's comments, not about the SQL.
+    /// No allow comment may name it: it is about squawk's comments, not about the SQL.
     UnusedIgnore,
 }
 
 impl Rule {
-    /// Every rule an allow comment may name, sorted by name: all but squawk's unused-ignore.
+    /// Every rule an allow comment may name, sorted by name: all but squawk's unused-ignore
+    /// and syntax-error, which are about the file, not about a statement's SQL.
     pub fn all() -> Vec<Rule> {
         let mut rules: Vec<Rule> = enum_iterator::all::<Rule>()
-            .filter(|rule| *rule != Rule::Squawk(SquawkRule::UnusedIgnore))
+            .filter(|rule| {
+                !matches!(
+                    rule,
+                    Rule::Squawk(SquawkRule::UnusedIgnore) | Rule::SyntaxError
+                )
+            })
             .collect();
         rules.sort_unstable_by_key(|rule| rule.name());
         rules
@@ -97,6 +104,7 @@ impl Rule {
             Rule::TenantPrimaryKey => "tenant-primary-key",
             Rule::TenantRowLevelSecurity => "tenant-row-level-security",
             Rule::InvalidAllow => "invalid-allow",
+            Rule::SyntaxError => "syntax-error",
             Rule::Squawk(rule) => rule.name(),
         }
     }
@@ -211,7 +219,7 @@ mod tests {
         let mut unique = names.clone();
         unique.dedup();
         assert_eq!(names, unique);
-        assert_eq!(names.len(), enum_iterator::cardinality::<Rule>() - 1);
+        assert_eq!(names.len(), enum_iterator::cardinality::<Rule>() - 2);
         assert_eq!(names.first(), Some(&"adding-field-with-default"));
     }
 
@@ -223,6 +231,7 @@ mod tests {
             "prefer-timestamptz",
             "no-such-rule",
             "unused-ignore",
+            "syntax-error",
         ] {
             assert_eq!(name.parse::<Rule>(), Err(UnknownRule(name.into())));
         }

@@ -48,5 +48,7 @@ pub use report::{
     Applied, ApplyReport, BaselineReport, Plan, PlannedMigration, RepairReport, RevertReport,
     Reverted, State, VerifyReport, VersionStatus,
 };
-pub use source::{checksum, create_next, Migration, Migrations, Script, CHECKSUM_ALGORITHM};
+pub use source::{
+    checksum, create_next, is_up_file_name, Migration, Migrations, Script, CHECKSUM_ALGORITHM,
+};
 pub use splitter::Statement;

@@ -1,6 +1,7 @@
 //! Migration files: their names, their checksums, their statements, and the validated,
 //! ordered set they form.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write as _;
@@ -11,17 +12,20 @@ use sha2::{Digest, Sha256};
 
 use crate::analysis::{self, StatementKind};
 use crate::error::SourceError;
-use crate::splitter::{self, Statement, BOM};
+use crate::splitter::{self, Lexer, Statement, BOM};
 
 /// The name of the checksum algorithm recorded next to every checksum.
 pub const CHECKSUM_ALGORITHM: &str = "sha256-lf";
 
-/// The SHA-256 of a text with a leading BOM removed and CRLF line ends made LF: editors and
-/// Git's `autocrlf` change exactly those, and nothing else should go unnoticed.
+/// The SHA-256 of a text with a leading BOM removed, CRLF line ends made LF and lint
+/// annotation lines left out (see `without_lint_annotations`): editors and Git's
+/// `autocrlf` change the first two, a linter's verdict on a landed file the third, and
+/// nothing else should go unnoticed.
 pub fn checksum(text: &str) -> String {
     let text = text.strip_prefix(BOM).unwrap_or(text);
+    let text = without_lint_annotations(text);
+    let mut rest: &str = &text;
     let mut hasher = Sha256::new();
-    let mut rest = text;
     while let Some(at) = rest.find("\r\n") {
         hasher.update(&rest.as_bytes()[..at]);
         hasher.update(b"\n");
@@ -29,6 +33,39 @@ pub fn checksum(text: &str) -> String {
     }
     hasher.update(rest.as_bytes());
     hex::encode(hasher.finalize())
+}
+
+/// What squawk reads as an ignore comment; `-- squawk-ignore-file` starts with it too.
+const LINT_ANNOTATION: &str = "squawk-ignore";
+
+/// `text` without its lint annotation lines: a line holding nothing but a `--` comment that
+/// starts with `squawk-ignore`, outside any string, quoted identifier or dollar-quoted body.
+/// Such a line tells squawk (and `crmdb migrate lint`) what a statement may do and changes
+/// nothing PostgreSQL runs, so annotating a file that has landed keeps its checksum, and
+/// every database that recorded it sees it unchanged. A text with no annotation is returned
+/// as it is: its checksum is the one earlier versions recorded.
+fn without_lint_annotations(text: &str) -> Cow<'_, str> {
+    if !text.contains(LINT_ANNOTATION) {
+        return Cow::Borrowed(text);
+    }
+    let quoted: Vec<(usize, usize)> = Lexer::new(text).map(|t| (t.start, t.end)).collect();
+    let mut kept = String::with_capacity(text.len());
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        let dashes = start + (line.len() - body.len());
+        let annotation = body
+            .strip_prefix("--")
+            .is_some_and(|comment| comment.trim_start().starts_with(LINT_ANNOTATION))
+            && !quoted
+                .iter()
+                .any(|&(from, to)| from <= dashes && dashes < to);
+        if !annotation {
+            kept.push_str(line);
+        }
+        start += line.len();
+    }
+    Cow::Owned(kept)
 }
 
 /// One file's SQL, ready to run.
@@ -99,7 +136,8 @@ impl Script {
     pub fn prefix_checksum(&self, n: usize) -> String {
         let mut hasher = Sha256::new();
         for s in self.statements.iter().take(n) {
-            hasher.update(s.text.replace("\r\n", "\n").as_bytes());
+            let text = without_lint_annotations(&s.text);
+            hasher.update(text.replace("\r\n", "\n").as_bytes());
             hasher.update([0]);
         }
         hex::encode(hasher.finalize())
@@ -144,6 +182,11 @@ fn parse_name(file: &str) -> Option<(i64, &str, Direction)> {
     }
     let version: i64 = digits.parse().ok()?;
     (version > 0).then_some((version, name, direction))
+}
+
+/// `file` is named like the up file of a migration, `NNNN_name.up.sql`.
+pub fn is_up_file_name(file: &str) -> bool {
+    parse_name(file).is_some_and(|(_, _, direction)| direction == Direction::Up)
 }
 
 impl Migrations {
@@ -361,6 +404,56 @@ mod tests {
         assert_ne!(checksum("SELECT 1;\nSELECT 2; \n"), lf);
         assert_ne!(checksum("SELECT 1;\n\nSELECT 2;\n"), lf);
         assert_ne!(checksum("SELECT 1;\rSELECT 2;\r"), lf);
+    }
+
+    const ANNOTATED: &str = "ALTER TABLE t\n\
+        -- squawk-ignore adding-foreign-key-constraint -- t is empty here\n\
+        \x20   ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (a);\n\
+        -- squawk-ignore-file require-concurrent-index-creation -- u is new\r\n\
+        CREATE INDEX i ON u (a);\n";
+
+    #[test]
+    fn checksum_leaves_out_lint_annotation_lines_only() {
+        let plain = "ALTER TABLE t\n    ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (a);\n\
+                     CREATE INDEX i ON u (a);\n";
+        assert_eq!(checksum(ANNOTATED), checksum(plain));
+        assert_eq!(without_lint_annotations(plain), Cow::Borrowed(plain));
+        let trailing =
+            "CREATE INDEX i ON u (a); -- squawk-ignore require-concurrent-index-creation\n";
+        assert_ne!(checksum(trailing), checksum("CREATE INDEX i ON u (a);\n"));
+        for quoted in [
+            "SELECT '\n-- squawk-ignore ban-drop-table\n';\n",
+            "CREATE FUNCTION f() RETURNS int AS $$\n-- squawk-ignore ban-drop-table\nSELECT 1 $$ LANGUAGE sql;\n",
+            "SELECT 1 AS \"\n-- squawk-ignore x\n\";\n",
+        ] {
+            let without = quoted.replace("-- squawk-ignore ban-drop-table\n", "").replace("-- squawk-ignore x\n", "");
+            assert_ne!(checksum(quoted), checksum(&without), "{quoted}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Annotating any line of a file, string and body lines excepted, keeps its checksum;
+        /// and no text without an annotation changes at all.
+        #[test]
+        fn an_annotation_line_anywhere_outside_quotes_keeps_the_checksum(
+            lines in proptest::collection::vec("[a-z (),;*/-]{0,30}", 0..8),
+            at in 0usize..8,
+            squawk in "[a-z -]{0,20}",
+        ) {
+            let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+            proptest::prop_assume!(!text.contains("/*") && !text.contains(LINT_ANNOTATION));
+            proptest::prop_assert_eq!(without_lint_annotations(&text), Cow::Borrowed(text.as_str()));
+            let mut annotated: Vec<String> = lines.iter().map(|l| format!("{l}\n")).collect();
+            annotated.insert(at.min(lines.len()), format!("  -- squawk-ignore {squawk}\n"));
+            proptest::prop_assert_eq!(checksum(&annotated.concat()), checksum(&text));
+        }
+    }
+
+    #[test]
+    fn a_resumed_run_compares_statements_without_their_lint_annotations() {
+        let plain = Script::new("0001_a.up.sql", "ALTER TABLE t\n    ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES u (a);\nCREATE INDEX i ON u (a);\n").unwrap();
+        let annotated = Script::new("0001_a.up.sql", ANNOTATED).unwrap();
+        assert_eq!(annotated.prefix_checksum(2), plain.prefix_checksum(2));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod bench;
 mod errors;
 mod layers;
+mod lint;
 mod logging;
 mod migrate;
 mod roles;

@@ -5,6 +5,7 @@ mod no_serial_ids;
 mod require_lock_timeout;
 mod secret_in_clear;
 mod squawk;
+mod syntax_error;
 mod table_scope_comment;
 mod tenant_composite_foreign_key;
 mod tenant_organization_id;
@@ -23,6 +24,7 @@ fn crmdb_check(rule: Rule) -> Option<Check> {
         Rule::NoSerialIds => no_serial_ids::check,
         Rule::RequireLockTimeout => require_lock_timeout::check,
         Rule::SecretInClear => secret_in_clear::check,
+        Rule::SyntaxError => syntax_error::check,
         Rule::TableScopeComment => table_scope_comment::check,
         Rule::TenantCompositeForeignKey => tenant_composite_foreign_key::check,
         Rule::TenantOrganizationId => tenant_organization_id::check,

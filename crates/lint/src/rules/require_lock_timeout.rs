@@ -28,7 +28,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                     let at = file.pos(node.text_range().start());
                     let existing = touched_tables(stmt, |i| ctx.model.index_table(i))
                         .into_iter()
-                        .find(|t| !ctx.model.created_before(t, at));
+                        .find(|t| !ctx.model.new_at(t, at));
                     if let Some(table) = existing {
                         violations.push(Violation::at(
                             Site {

@@ -1,6 +1,9 @@
-//! squawk's dangerous-operation rules, run per file. squawk knows only the tables created
-//! earlier in the same file; a statement on a table that an earlier file of the linted set
-//! created is on a new table too, so those findings are dropped here.
+//! squawk's dangerous-operation rules, run per file as squawk runs them: a table is new only
+//! in the transactional file that creates it, and every later file is judged against a
+//! schema whose tables other sessions already use. squawk itself skips a few rules on a
+//! table created earlier in the same transaction; the findings of the other rules on such a
+//! table are dropped here too. `squawk-ignore` comments are disarmed before squawk's linter
+//! sees the file: crmdb decides what they silence, and only with a reason (`allow.rs`).
 //!
 //! Left out of squawk's defaults, on purpose:
 //! - prefer-robust-stmts: the runner applies a transactional file all or nothing and resumes
@@ -13,10 +16,11 @@
 //! - prefer-repack: `REPACK` arrives in PostgreSQL 19; crmdb runs on 15.
 
 use squawk_linter::Linter;
-use squawk_syntax::ast::AstNode;
+use squawk_syntax::{ast, ast::AstNode, Parse, SyntaxKind};
 
 use crate::check::{Context, Violation};
 use crate::rule::{Rule, SquawkRule};
+use crate::source::Parsed;
 use crate::syntax::touched_tables;
 
 /// squawk's value for the rule.
@@ -178,7 +182,11 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     for file in ctx.files {
         let mut linter = Linter::from(enum_iterator::all::<SquawkRule>().map(linter_rule));
         linter.settings.assume_in_transaction = file.transactional;
-        for found in linter.lint(&file.parse, &file.text) {
+        let found = match disarmed(file) {
+            Some((parse, text)) => linter.lint(&parse, &text),
+            None => linter.lint(&file.parse, &file.text),
+        };
+        for found in found {
             // squawk reports only the rules it was given, and unused-ignore.
             let Some(rule) =
                 enum_iterator::all::<SquawkRule>().find(|r| linter_rule(*r) == found.code)
@@ -194,8 +202,7 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
                 if let Some(statement) = statement {
                     let at = file.pos(statement.syntax().text_range().start());
                     let tables = touched_tables(statement, |i| ctx.model.index_table(i));
-                    if !tables.is_empty() && tables.iter().all(|t| ctx.model.created_before(t, at))
-                    {
+                    if !tables.is_empty() && tables.iter().all(|t| ctx.model.new_at(t, at)) {
                         continue;
                     }
                 }
@@ -211,6 +218,34 @@ pub(super) fn check(ctx: &Context) -> Vec<Violation> {
     }
     violations
 }
+
+/// The file with every `squawk-ignore` comment disarmed (`squawk_ignore`, the same length,
+/// so every offset still points into the file), re-parsed; `None` when it has none.
+fn disarmed(file: &Parsed) -> Option<(Parse<ast::SourceFile>, String)> {
+    let marks: Vec<usize> = file
+        .parse
+        .syntax_node()
+        .descendants_with_tokens()
+        .filter_map(|e| e.into_token())
+        .filter(|t| t.kind() == SyntaxKind::COMMENT)
+        .filter(|t| squawk_linter::ignore::ignore_rule_info(t).is_some())
+        .filter_map(|t| {
+            let dash = t.text().find(IGNORE_DASH)? + IGNORE_DASH.len() - 1;
+            Some(usize::from(t.text_range().start()) + dash)
+        })
+        .collect();
+    if marks.is_empty() {
+        return None;
+    }
+    let mut text = file.text.clone();
+    for at in marks {
+        text.replace_range(at..=at, "_");
+    }
+    Some((ast::SourceFile::parse(&text), text))
+}
+
+/// Up to the dash squawk's ignore comments are recognised by.
+const IGNORE_DASH: &str = "squawk-";
 
 #[cfg(test)]
 mod tests {

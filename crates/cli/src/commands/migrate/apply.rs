@@ -42,13 +42,8 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
         return print_plan(ctx, &plan);
     }
     if !args.no_lint {
-        let scripts: Vec<_> = plan
-            .migrations
-            .iter()
-            .filter_map(|p| migrator.migrations().get(p.version))
-            .map(|m| &m.up)
-            .collect();
-        super::lint::refuse_unsafe(ctx, &scripts)?;
+        let versions: Vec<i64> = plan.migrations.iter().map(|p| p.version).collect();
+        super::lint::refuse_unsafe(ctx, migrator.migrations(), &versions)?;
     }
     if !plan.migrations.is_empty() {
         crmdb_schema::roles::prepare_database(&database.options)
