@@ -25,10 +25,12 @@ const TOOLING: &[&str] = &[
     "crmdb-testkit",
 ];
 
-/// The normal (not dev, not build) dependencies of every workspace package, by name.
+/// The normal (not dev, not build) dependencies of every workspace package, by name. The
+/// workspace's own crates are all the layering is about, so the declared dependencies
+/// (`--no-deps`) suffice: nothing outside the workspace needs to be resolved or fetched.
 fn dependency_graph() -> HashMap<String, Vec<String>> {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("running cargo metadata");
@@ -38,31 +40,19 @@ fn dependency_graph() -> HashMap<String, Vec<String>> {
         String::from_utf8_lossy(&output.stderr)
     );
     let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let name_of: HashMap<&str, &str> = metadata["packages"]
+    metadata["packages"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
-        .collect();
-    metadata["resolve"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|node| {
-            let deps = node["deps"]
+        .map(|package| {
+            let deps = package["dependencies"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|dep| {
-                    dep["dep_kinds"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|kind| kind["kind"].is_null())
-                })
-                .map(|dep| name_of[dep["pkg"].as_str().unwrap()].to_owned())
+                .filter(|dep| dep["kind"].is_null())
+                .map(|dep| dep["name"].as_str().unwrap().to_owned())
                 .collect();
-            (name_of[node["id"].as_str().unwrap()].to_owned(), deps)
+            (package["name"].as_str().unwrap().to_owned(), deps)
         })
         .collect()
 }
