@@ -233,9 +233,7 @@ impl Fact {
                 Change::Missing => "create it as the migrations define it, in a new migration \
                                     (or restore it from a backup)"
                     .to_owned(),
-                Change::Unexpected => {
-                    "drop it, or add the migration that creates it".to_owned()
-                }
+                Change::Unexpected => "drop it, or add the migration that creates it".to_owned(),
                 Change::Changed => {
                     "a new migration that gives it the expected definition".to_owned()
                 }

@@ -55,7 +55,10 @@ pub(super) fn check_access(schema: &Schema, access: &Access) -> Vec<Violation> {
     let found = [
         (Rule::Roles, roles::check(access)),
         (Rule::Privileges, privileges::check(schema, access)),
-        (Rule::DefinerFunctions, definer_functions::check(schema, access)),
+        (
+            Rule::DefinerFunctions,
+            definer_functions::check(schema, access),
+        ),
         (Rule::Owners, owners::check(schema)),
     ];
     found

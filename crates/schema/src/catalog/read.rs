@@ -8,7 +8,9 @@ use sqlx::postgres::PgRow;
 use sqlx::{Connection, FromRow, PgConnection, Row};
 
 use super::constraint::CONSTRAINTS;
-use super::database::{Database, Namespace, DATABASE, DATABASE_GRANTS, NAMESPACE, NAMESPACE_GRANTS};
+use super::database::{
+    Database, Namespace, DATABASE, DATABASE_GRANTS, NAMESPACE, NAMESPACE_GRANTS,
+};
 use super::function::{Function, FUNCTIONS};
 use super::grant::{Grant, FUNCTION_GRANTS, TABLE_GRANTS};
 use super::index::INDEXES;

@@ -21,7 +21,14 @@ pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
         .functions
         .iter()
         .filter(|(_, f)| !f.security_definer)
-        .map(|(signature, f)| (format!("function {signature}"), "FUNCTION", signature, &f.owner));
+        .map(|(signature, f)| {
+            (
+                format!("function {signature}"),
+                "FUNCTION",
+                signature,
+                &f.owner,
+            )
+        });
     tables
         .chain(sequences)
         .chain(functions)
@@ -76,9 +83,10 @@ mod tests {
         schema
             .functions
             .insert("set_updated_at()".into(), function("postgres", false));
-        schema
-            .functions
-            .insert("search_leads(uuid,text,integer)".into(), function("crm_owner", true));
+        schema.functions.insert(
+            "search_leads(uuid,text,integer)".into(),
+            function("crm_owner", true),
+        );
         let found: Vec<String> = check(&schema)
             .into_iter()
             .map(|(k, d)| format!("{k}: {d}"))
