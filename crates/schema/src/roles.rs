@@ -33,6 +33,12 @@ pub const READONLY: &str = "crm_readonly";
 /// Every role of the model, none of which can log in.
 pub const ROLES: [&str; 4] = [OWNER, APP, WORKER, READONLY];
 
+/// The repair when the roles are missing where a database was restored: a dump holds the
+/// grants and owners but not the roles they name, and a restore without them drops both.
+pub const RESTORE_ROLES: &str = "restore the roles first: pg_dumpall --roles-only on the old \
+     cluster, psql -f of its output on this one; then restore the database again into a new \
+     database (a restore without the roles lost every grant to them and every object they own)";
+
 /// What a login is for: the one role it may enter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginKind {
@@ -105,6 +111,19 @@ pub enum RolesError {
 /// login (unless it is a superuser) become every role, and gives crm_owner `CREATE` on
 /// schema `public`.
 pub async fn prepare(conn: &mut PgConnection) -> Result<(), RolesError> {
+    prepare_as(conn, Missing::Create).await
+}
+
+/// What [`prepare`] does with a role of the model that does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Missing {
+    Create,
+    /// Fail with [`RolesError::MissingRole`]: roles are cluster-wide, and a check (schema
+    /// drift) must not change the cluster it checks.
+    Refuse,
+}
+
+async fn prepare_as(conn: &mut PgConnection, missing: Missing) -> Result<(), RolesError> {
     // Two runs on one database would update the same ACL of schema public at once, which
     // PostgreSQL refuses ("tuple concurrently updated"): one at a time per database. A
     // session lock, because a duplicate from another database's run must not abort a
@@ -114,7 +133,7 @@ pub async fn prepare(conn: &mut PgConnection) -> Result<(), RolesError> {
         .execute(&mut *conn)
         .await
         .map_err(RolesError::Read)?;
-    let prepared = prepare_locked(conn).await;
+    let prepared = prepare_locked(conn, missing).await;
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(PREPARE_LOCK)
         .execute(&mut *conn)
@@ -126,7 +145,12 @@ pub async fn prepare(conn: &mut PgConnection) -> Result<(), RolesError> {
 /// The advisory lock key of [`prepare`]: "crmdbrol" in ASCII, apart from the migrator's.
 const PREPARE_LOCK: i64 = 0x63_72_6d_64_62_72_6f_6c;
 
-async fn prepare_locked(conn: &mut PgConnection) -> Result<(), RolesError> {
+async fn prepare_locked(conn: &mut PgConnection, missing: Missing) -> Result<(), RolesError> {
+    if missing == Missing::Refuse {
+        if let Some(role) = missing_roles(conn).await?.into_iter().next() {
+            return Err(RolesError::MissingRole { role });
+        }
+    }
     for role in ROLES {
         let create = format!("CREATE ROLE {} NOLOGIN", quote_ident(role)?);
         if !role_exists(conn, role).await? {
@@ -181,6 +205,17 @@ async fn prepare_locked(conn: &mut PgConnection) -> Result<(), RolesError> {
             .map_err(|source| RolesError::SchemaCreate { source })?;
     }
     Ok(())
+}
+
+/// The roles of the model the cluster lacks, in [`ROLES`] order.
+pub async fn missing_roles(conn: &mut PgConnection) -> Result<Vec<&'static str>, RolesError> {
+    let mut missing = Vec::new();
+    for role in ROLES {
+        if !role_exists(conn, role).await? {
+            missing.push(role);
+        }
+    }
+    Ok(missing)
 }
 
 /// Whether a role (or login) named `role` exists in the cluster.
@@ -279,9 +314,25 @@ pub async fn ensure_login(
 
 /// [`prepare`] on a connection of its own to the database that is about to be migrated.
 pub async fn prepare_database(options: &PgConnectOptions) -> Result<(), RolesError> {
+    prepare_database_as(options, Missing::Create).await
+}
+
+/// [`prepare_database`] for a database that is migrated only to be read (a scratch
+/// database): a role of the model that is missing is [`RolesError::MissingRole`], never
+/// created.
+pub async fn prepare_database_with_existing_roles(
+    options: &PgConnectOptions,
+) -> Result<(), RolesError> {
+    prepare_database_as(options, Missing::Refuse).await
+}
+
+async fn prepare_database_as(
+    options: &PgConnectOptions,
+    missing: Missing,
+) -> Result<(), RolesError> {
     let mut conn = PgConnection::connect_with(options)
         .await
         .map_err(RolesError::Read)?;
-    prepare(&mut conn).await?;
+    prepare_as(&mut conn, missing).await?;
     conn.close().await.map_err(RolesError::Read)
 }

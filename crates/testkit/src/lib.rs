@@ -439,3 +439,66 @@ async fn build_template() -> String {
     }
     name
 }
+
+/// A second, empty cluster for one test (a restore's destination): started on demand under
+/// `target/crmdb-test/`, stopped and deleted when dropped, kept when the test fails.
+pub struct SpareCluster {
+    cluster: Cluster,
+    endpoint: crmdb_cluster::Endpoint,
+    watchdog: Option<Watchdog>,
+}
+
+impl SpareCluster {
+    /// Starts a new cluster; only its superuser exists.
+    pub fn start() -> SpareCluster {
+        let home = test_homes_root().join(format!(
+            "spare-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let cluster = Cluster::new(&home);
+        let (endpoint, watchdog) = cluster
+            .start_watched(Tuning::Disposable)
+            .unwrap_or_else(|e| panic!("starting a spare cluster in {}: {e}", home.display()));
+        SpareCluster {
+            cluster,
+            endpoint,
+            watchdog: Some(watchdog),
+        }
+    }
+
+    /// `database` as the cluster's superuser.
+    pub fn superuser_url(&self, database: &str) -> String {
+        self.endpoint.url(database)
+    }
+
+    /// `url` (a URL of the test server) with this cluster's port: the same login, password
+    /// and database, here.
+    pub fn same_login(&self, url: &str) -> String {
+        let mut url = url::Url::parse(url).expect("a valid URL");
+        url.set_host(Some("127.0.0.1")).expect("a URL with a host");
+        url.set_port(Some(self.endpoint.port))
+            .expect("a URL with a host");
+        url.to_string()
+    }
+}
+
+impl Drop for SpareCluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "kept the spare cluster {} for inspection: {}",
+                self.cluster.home().display(),
+                self.endpoint.url("postgres")
+            );
+            return;
+        }
+        drop(self.watchdog.take());
+        if let Err(e) = self.cluster.purge() {
+            eprintln!(
+                "could not delete the spare cluster {}: {e}",
+                self.cluster.home().display()
+            );
+        }
+    }
+}

@@ -21,6 +21,11 @@ pub struct Args {
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
+    // The scratch database is migrated with the cluster's roles and never creates them;
+    // docs are built on a development server, where they are created as `crmdb up` does.
+    crmdb_schema::roles::prepare_database(&database.options)
+        .await
+        .context("could not prepare the roles of the privilege model")?;
     let migrations =
         crmdb_schema::migrations().context("could not read the embedded migrations")?;
     let schema = crmdb_inspect::drift::scratch_schema(&database.options, migrations.clone())

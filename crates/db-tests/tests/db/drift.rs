@@ -91,6 +91,22 @@ async fn every_kind_of_hand_made_change_is_reported() {
             "comment on table tags",
             Change::Changed,
         ),
+        (
+            "ALTER FUNCTION search_leads(uuid, text, integer) OWNER TO CURRENT_USER",
+            "owner of function search_leads(uuid,text,integer)",
+            Change::Changed,
+        ),
+        (
+            "REVOKE USAGE ON SCHEMA public FROM crm_readonly",
+            "grant on schema public to crm_readonly",
+            Change::Missing,
+        ),
+        (
+            "DO $$ BEGIN EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO crm_app', \
+             current_database()); END $$",
+            "grant on this database to crm_app",
+            Change::Unexpected,
+        ),
     ];
     let mut conn = db.connect().await;
     for (sql, _, _) in changes {
@@ -105,15 +121,46 @@ async fn every_kind_of_hand_made_change_is_reported() {
             "{sql:?} should be reported as {change:?} {object}; found:\n{found:#?}"
         );
     }
-    // Besides the objects changed, only their consequences: the new table's column and
-    // row-level security, and the colour check re-written for the new type.
+    // Besides the objects changed, only their consequences: the new table's column, owner
+    // and row-level security, the new function's owner, and the colour check re-written for
+    // the new type.
     let mut expected: Vec<&str> = changes.iter().map(|(_, object, _)| *object).collect();
     expected.extend([
         "column scratch_notes.body",
+        "owner of table scratch_notes",
+        "owner of function hand_made()",
         "row level security of scratch_notes",
         "constraint tags.ck_tags_color",
     ]);
     expected.sort_unstable();
     let reported: Vec<&str> = found.iter().map(|d| d.object.as_str()).collect();
     assert_eq!(reported, expected);
+
+    let repair = |object: &str| {
+        found
+            .iter()
+            .find(|d| d.object == object)
+            .map(|d| d.repair.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        repair("owner of function search_leads(uuid,text,integer)"),
+        "ALTER FUNCTION search_leads(uuid,text,integer) OWNER TO crm_owner"
+    );
+    assert_eq!(
+        repair("grant on table tags to crm_app"),
+        "REVOKE TRUNCATE ON TABLE tags FROM crm_app"
+    );
+    assert_eq!(
+        repair("grant on schema public to crm_readonly"),
+        "GRANT USAGE ON SCHEMA public TO crm_readonly"
+    );
+    assert_eq!(
+        repair("grant on this database to crm_app"),
+        format!("REVOKE TEMPORARY ON DATABASE {} FROM crm_app", db.name())
+    );
+    assert_eq!(
+        repair("owner of table scratch_notes"),
+        "drop it, or add the migration that creates it"
+    );
 }

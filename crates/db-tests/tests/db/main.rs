@@ -7,6 +7,7 @@ mod drift;
 mod harness;
 mod migrate;
 mod privileges;
+mod restore;
 mod schema;
 mod seed;
 mod store;

@@ -17,6 +17,15 @@ pub(crate) struct Access {
     pub temporary: Vec<String>,
 }
 
+impl Access {
+    /// Whether the role `name` of the model exists. A restore into a cluster without the
+    /// roles loses every grant to them and every object they own: the rules report the
+    /// missing role once (`roles`) rather than each of its grants.
+    pub fn has_role(&self, name: &str) -> bool {
+        self.roles.iter().any(|r| r.name == name)
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub(crate) struct RoleRow {
     pub name: String,

@@ -58,6 +58,9 @@ pub enum Rule {
     /// The SECURITY DEFINER functions are the model's: owned by crm_owner, `search_path`
     /// pinned, executable by their role only.
     DefinerFunctions,
+    /// The database's owner owns every table, sequence and function but the SECURITY
+    /// DEFINER functions.
+    Owners,
 }
 
 impl Rule {
@@ -74,6 +77,7 @@ impl Rule {
             Rule::Roles => "roles",
             Rule::Privileges => "privileges",
             Rule::DefinerFunctions => "definer_functions",
+            Rule::Owners => "owners",
         }
     }
 }

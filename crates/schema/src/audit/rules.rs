@@ -8,6 +8,7 @@ mod detail;
 mod fixture;
 mod fk_index;
 mod naming;
+mod owners;
 mod privileges;
 mod redundant_index;
 mod rls;
@@ -54,7 +55,11 @@ pub(super) fn check_access(schema: &Schema, access: &Access) -> Vec<Violation> {
     let found = [
         (Rule::Roles, roles::check(access)),
         (Rule::Privileges, privileges::check(schema, access)),
-        (Rule::DefinerFunctions, definer_functions::check(schema)),
+        (
+            Rule::DefinerFunctions,
+            definer_functions::check(schema, access),
+        ),
+        (Rule::Owners, owners::check(schema)),
     ];
     found
         .into_iter()

@@ -8,11 +8,15 @@ use sqlx::postgres::PgRow;
 use sqlx::{Connection, FromRow, PgConnection, Row};
 
 use super::constraint::CONSTRAINTS;
+use super::database::{
+    Database, Namespace, DATABASE, DATABASE_GRANTS, NAMESPACE, NAMESPACE_GRANTS,
+};
 use super::function::{Function, FUNCTIONS};
 use super::grant::{Grant, FUNCTION_GRANTS, TABLE_GRANTS};
 use super::index::INDEXES;
 use super::policy::POLICIES;
 use super::schema::Schema;
+use super::sequence::{Sequence, SEQUENCES, SEQUENCE_GRANTS};
 use super::table::{Table, COLUMNS, TABLES};
 use super::trigger::TRIGGERS;
 
@@ -77,8 +81,63 @@ impl Schema {
         let views: Vec<(String, String)> = sqlx::query_as(VIEWS).fetch_all(&mut *conn).await?;
         schema.views = views.into_iter().collect();
         schema.functions = functions(conn).await?;
+        schema.sequences = sequences(conn).await?;
+        schema.database = database(conn).await?;
+        schema.public = namespace(conn).await?;
         Ok(schema)
     }
+}
+
+async fn sequences(conn: &mut PgConnection) -> Result<BTreeMap<String, Sequence>, sqlx::Error> {
+    let owners: Vec<(String, String)> = sqlx::query_as(SEQUENCES).fetch_all(&mut *conn).await?;
+    let mut sequences: BTreeMap<String, Sequence> = owners
+        .into_iter()
+        .map(|(name, owner)| {
+            (
+                name,
+                Sequence {
+                    owner,
+                    grants: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    for row in sqlx::query(SEQUENCE_GRANTS).fetch_all(&mut *conn).await? {
+        let name: String = row.try_get("name")?;
+        if let Some(sequence) = sequences.get_mut(&name) {
+            sequence.grants.push(Grant::from_row(&row)?);
+        }
+    }
+    for sequence in sequences.values_mut() {
+        sequence.grants.sort();
+        sequence.grants.dedup();
+    }
+    Ok(sequences)
+}
+
+async fn database(conn: &mut PgConnection) -> Result<Database, sqlx::Error> {
+    let (name, owner): (String, String) = sqlx::query_as(DATABASE).fetch_one(&mut *conn).await?;
+    Ok(Database {
+        name,
+        owner,
+        grants: grants(conn, DATABASE_GRANTS).await?,
+    })
+}
+
+async fn namespace(conn: &mut PgConnection) -> Result<Namespace, sqlx::Error> {
+    let owner: String = sqlx::query_scalar(NAMESPACE).fetch_one(&mut *conn).await?;
+    Ok(Namespace {
+        owner,
+        grants: grants(conn, NAMESPACE_GRANTS).await?,
+    })
+}
+
+/// The grants `sql` selects, sorted, once each whoever granted them.
+async fn grants(conn: &mut PgConnection, sql: &'static str) -> Result<Vec<Grant>, sqlx::Error> {
+    let mut grants: Vec<Grant> = sqlx::query_as(sql).fetch_all(&mut *conn).await?;
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
 }
 
 async fn functions(conn: &mut PgConnection) -> Result<BTreeMap<String, Function>, sqlx::Error> {

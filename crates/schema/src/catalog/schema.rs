@@ -1,9 +1,11 @@
-//! The whole schema: its tables (and the runner's history table, apart), views and
-//! functions.
+//! The whole schema: its tables (and the runner's history table, apart), views, functions
+//! and sequences, and the database and schema `public` that hold them.
 
 use std::collections::BTreeMap;
 
+use super::database::{Database, Namespace};
 use super::function::Function;
+use super::sequence::Sequence;
 use super::table::Table;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,4 +19,11 @@ pub struct Schema {
     pub views: BTreeMap<String, String>,
     /// Signature (`name(arg types)`, as `regprocedure` prints it) → the function.
     pub functions: BTreeMap<String, Function>,
+    /// Sequence name → who owns and may use it.
+    pub sequences: BTreeMap<String, Sequence>,
+    /// The database read, its owner (who owns the tables, in the privilege model) and its
+    /// privileges.
+    pub database: Database,
+    /// Schema `public`: its owner and privileges.
+    pub public: Namespace,
 }

@@ -10,6 +10,8 @@ use super::trigger::Trigger;
 #[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct Table {
     pub name: String,
+    /// The admin that migrates the database, in the privilege model.
+    pub owner: String,
     pub comment: Option<String>,
     pub rls_enabled: bool,
     pub rls_forced: bool,
@@ -85,7 +87,8 @@ impl Table {
 
 // Partitioned tables (`p`) are tables; their partitions too, flagged.
 pub(super) const TABLES: &str = "
-SELECT c.oid, c.relname::text AS name, obj_description(c.oid, 'pg_class') AS comment,
+SELECT c.oid, c.relname::text AS name, pg_get_userbyid(c.relowner)::text AS owner,
+       obj_description(c.oid, 'pg_class') AS comment,
        c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced,
        c.relispartition AS is_partition
 FROM pg_class c

@@ -2,13 +2,16 @@
 //! (built in a scratch database on the same server), every difference listed.
 
 use anyhow::Context as _;
+use crmdb_migrate::Migrations;
 
 use crate::context::{Context, Database};
 
-/// Prints every difference; returns whether there was any.
-pub async fn report(ctx: &Context, database: &Database) -> anyhow::Result<bool> {
-    let migrations =
-        crmdb_schema::migrations().context("could not read the embedded migrations")?;
+/// Prints every difference with its repair; returns whether there was any.
+pub async fn report(
+    ctx: &Context,
+    database: &Database,
+    migrations: Migrations,
+) -> anyhow::Result<bool> {
     let differences = crmdb_inspect::drift::check(&database.options, migrations)
         .await
         .context("could not compare the schema with the migrations")?;

@@ -12,21 +12,21 @@ use crate::exit::Exit;
 pub struct Args {
     #[command(flatten)]
     source: SourceArgs,
-    /// Also compare the live schema with the one the embedded migrations build, and fail on
-    /// any difference (changes made outside migrations).
+    /// Also compare the live schema (owners and privileges included) with the one the
+    /// migrations build (those of --migrations, or the embedded ones), and fail on any
+    /// difference, each listed with its repair.
     #[arg(long)]
     drift: bool,
 }
 
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
-    let migrator = Migrator::new(args.source.load()?, super::options());
+    let migrations = args.source.load()?;
+    let migrator = Migrator::new(migrations.clone(), super::options());
     let database = ctx.database().await?;
     let report = migrator.verify(&database.options).await?;
     if ctx.out.is_json() {
         // One JSON document: with --drift, the checksums and the differences side by side.
         if args.drift {
-            let migrations =
-                crmdb_schema::migrations().context("could not read the embedded migrations")?;
             let differences = crmdb_inspect::drift::check(&database.options, migrations)
                 .await
                 .context("could not compare the schema with the migrations")?;
@@ -61,7 +61,9 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
             ));
         }
     }
-    let drifted = args.drift && !ctx.out.is_json() && super::drift::report(ctx, &database).await?;
+    let drifted = args.drift
+        && !ctx.out.is_json()
+        && super::drift::report(ctx, &database, migrations).await?;
     if report.ok && !drifted {
         Ok(())
     } else {

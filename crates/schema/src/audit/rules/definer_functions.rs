@@ -4,6 +4,7 @@
 //! A `pg_restore --no-owner` hands them to the restoring login: this rule names each one,
 //! with the statement that repairs it.
 
+use crate::audit::access::Access;
 use crate::catalog::{Function, Schema};
 use crate::roles::{APP, OWNER, WORKER};
 
@@ -28,8 +29,9 @@ const MODEL: &[(&str, &str)] = &[
 /// The setting every definer function pins: the catalogs first, `pg_temp` last.
 const SEARCH_PATH: &str = "search_path=pg_catalog, public, pg_temp";
 
-/// The violations, keyed by `function <signature>`.
-pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
+/// The violations, keyed by `function <signature>`. What involves a missing role is the
+/// `roles` rule's finding.
+pub(crate) fn check(schema: &Schema, access: &Access) -> Vec<(String, String)> {
     let definers: Vec<(&String, &Function)> = schema
         .functions
         .iter()
@@ -47,7 +49,7 @@ pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
             ));
             continue;
         };
-        if function.owner != OWNER {
+        if function.owner != OWNER && access.has_role(OWNER) {
             details.push((
                 key.clone(),
                 format!(
@@ -73,7 +75,7 @@ pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
                 ),
             ));
         }
-        if !function.executable_by.iter().any(|g| g == caller) {
+        if !function.executable_by.iter().any(|g| g == caller) && access.has_role(caller) {
             details.push((
                 key.clone(),
                 format!(
@@ -98,6 +100,7 @@ pub(crate) fn check(schema: &Schema) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::rules::fixture::access;
 
     fn definer(caller: &str) -> Function {
         Function {
@@ -123,7 +126,7 @@ mod tests {
 
     #[test]
     fn the_model_is_clean() {
-        assert_eq!(check(&model()), []);
+        assert_eq!(check(&model(), &access()), []);
     }
 
     #[test]
@@ -149,7 +152,7 @@ mod tests {
                 ..definer("PUBLIC")
             },
         );
-        let found: Vec<String> = check(&schema)
+        let found: Vec<String> = check(&schema, &access())
             .into_iter()
             .map(|(k, d)| format!("{k}: {d}"))
             .collect();

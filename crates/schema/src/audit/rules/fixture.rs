@@ -1,6 +1,31 @@
 //! Hand-built catalogs for the rules' unit tests.
 
+use crate::audit::access::{Access, RoleRow};
 use crate::catalog::*;
+use crate::roles::{APP, ROLES, WORKER};
+
+/// The roles of the model, as the privilege model wants them.
+pub fn role(name: &str) -> RoleRow {
+    RoleRow {
+        name: name.into(),
+        superuser: false,
+        bypassrls: false,
+        can_login: false,
+        member_of: if name == WORKER {
+            vec![APP.into()]
+        } else {
+            vec![]
+        },
+    }
+}
+
+/// A cluster with every role of the model and no login.
+pub fn access() -> Access {
+    Access {
+        roles: ROLES.iter().map(|r| role(r)).collect(),
+        ..Access::default()
+    }
+}
 
 pub fn schema(tables: Vec<Table>) -> Schema {
     Schema {

@@ -192,6 +192,49 @@ fn model(table: &Table) -> Vec<Grant> {
     grants
 }
 
+/// The privileges on schema `public` the model gives: using it, and creating in it for the
+/// owner of the definer functions (handing a function to a role needs it). A restore into a
+/// cluster without the roles loses them with every other grant.
+const SCHEMA_PUBLIC: &[(&str, &str)] = &[
+    (OWNER, "CREATE"),
+    (OWNER, "USAGE"),
+    (APP, "USAGE"),
+    (WORKER, "USAGE"),
+    (READONLY, "USAGE"),
+];
+
+/// The violations of schema `public`, keyed `schema public`.
+fn check_public(schema: &Schema, access: &Access) -> Vec<(String, String)> {
+    let holds = |role: &str, privilege: &str| {
+        schema
+            .public
+            .grants
+            .iter()
+            .any(|g| g.grantee == role && g.privilege == privilege)
+    };
+    let mut details = Vec::new();
+    if holds("PUBLIC", "CREATE") {
+        details.push((
+            "schema public".to_owned(),
+            "PUBLIC may create objects in it, which any login could plant where the CRM's \
+             functions look; repair: REVOKE CREATE ON SCHEMA public FROM PUBLIC"
+                .to_owned(),
+        ));
+    }
+    for (role, privilege) in SCHEMA_PUBLIC {
+        if access.has_role(role) && !holds(role, privilege) {
+            details.push((
+                "schema public".to_owned(),
+                format!(
+                    "{role} lacks {privilege} ON SCHEMA public, which the privilege model \
+                     gives; repair: GRANT {privilege} ON SCHEMA public TO {role}"
+                ),
+            ));
+        }
+    }
+    details
+}
+
 /// A column that holds a hash or a ciphertext of a secret.
 fn is_credential(column: &str) -> bool {
     ["_hash", "_hashes", "_ciphertext"]
@@ -272,7 +315,7 @@ pub(crate) fn check(schema: &Schema, access: &Access) -> Vec<(String, String)> {
         .chain(schema.history.as_ref())
         .flat_map(TableGrant::held)
         .collect();
-    let mut details = Vec::new();
+    let mut details = check_public(schema, access);
     for role in &access.temporary {
         details.push((
             "database".to_owned(),
@@ -293,7 +336,10 @@ pub(crate) fn check(schema: &Schema, access: &Access) -> Vec<(String, String)> {
             ),
         ));
     }
-    for missing in expected.difference(&live) {
+    for missing in expected
+        .difference(&live)
+        .filter(|m| access.has_role(&m.grant.grantee))
+    {
         let (grantee, target) = (&missing.grant.grantee, missing.target());
         details.push((
             missing.table.clone(),
@@ -309,7 +355,7 @@ pub(crate) fn check(schema: &Schema, access: &Access) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::rules::fixture::{column, schema, table};
+    use crate::audit::rules::fixture::{access, column, schema, table};
 
     fn tables() -> Schema {
         let mut orgs = table("organizations", "scope: global. x");
@@ -322,11 +368,15 @@ mod tests {
         schema(vec![orgs, keys])
     }
 
-    /// `schema` with each table granted exactly what the model gives.
+    /// `schema` with each table and schema `public` granted exactly what the model gives.
     fn as_modelled(mut schema: Schema) -> Schema {
         for table in schema.tables.values_mut() {
             table.grants = expected(table).into_iter().map(|g| g.grant).collect();
         }
+        schema.public.grants = SCHEMA_PUBLIC
+            .iter()
+            .map(|(role, privilege)| grant(role, privilege, None))
+            .collect();
         schema
     }
 
@@ -340,7 +390,7 @@ mod tests {
 
     #[test]
     fn the_model_as_granted_is_clean() {
-        assert_eq!(check(&as_modelled(tables()), &Access::default()), []);
+        assert_eq!(check(&as_modelled(tables()), &access()), []);
     }
 
     #[test]
@@ -371,7 +421,7 @@ mod tests {
         let mut stray = table("not_audited", "no scope declared");
         stray.grants.push(grant("PUBLIC", "SELECT", None));
         schema.tables.insert(stray.name.clone(), stray);
-        let found = check(&schema, &Access::default());
+        let found = check(&schema, &access());
         assert_eq!(
             found,
             [
@@ -394,6 +444,42 @@ mod tests {
                         .to_owned()
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn schema_public_needs_the_model_s_grants_and_no_public_create() {
+        let mut schema = as_modelled(tables());
+        schema.public.grants.retain(|g| g.grantee != "crm_owner");
+        schema.public.grants.push(grant("PUBLIC", "CREATE", None));
+        let found: Vec<String> = check(&schema, &access())
+            .into_iter()
+            .map(|(k, d)| format!("{k}: {}", d.split("; repair: ").nth(1).unwrap()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "schema public: REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+                "schema public: GRANT CREATE ON SCHEMA public TO crm_owner",
+                "schema public: GRANT USAGE ON SCHEMA public TO crm_owner",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_grants_of_a_missing_role_are_the_roles_rule_s_finding() {
+        let mut schema = as_modelled(tables());
+        for table in schema.tables.values_mut() {
+            table.grants.clear();
+        }
+        schema.public.grants.clear();
+        let mut only_app = access();
+        only_app.roles.retain(|r| r.name == "crm_app");
+        let found = check(&schema, &only_app);
+        assert!(!found.is_empty());
+        assert!(
+            found.iter().all(|(_, d)| d.starts_with("crm_app lacks")),
+            "{found:#?}"
         );
     }
 }

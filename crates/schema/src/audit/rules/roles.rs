@@ -4,7 +4,7 @@
 //! NOINHERIT, so it reads nothing until a transaction enters its role.
 
 use crate::audit::access::Access;
-use crate::roles::{APP, OWNER, READONLY, ROLES, WORKER};
+use crate::roles::{APP, OWNER, READONLY, RESTORE_ROLES, ROLES, WORKER};
 
 /// The violations, keyed by `role <name>`.
 pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
@@ -15,8 +15,9 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
             details.push((
                 key,
                 format!(
-                    "is missing, and with it every grant to it; repair: CREATE ROLE {name} \
-                     NOLOGIN (crmdb migrate apply does it), then the GRANTs this audit lists"
+                    "is missing, and with it every grant to it and every object it owns (the \
+                     privilege rules do not list them one by one); repair: {RESTORE_ROLES}; on \
+                     a database that never had it, crmdb migrate apply creates it"
                 ),
             ));
             continue;
@@ -75,29 +76,12 @@ pub(crate) fn check(access: &Access) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::access::{MemberRow, RoleRow};
-
-    fn role(name: &str) -> RoleRow {
-        RoleRow {
-            name: name.into(),
-            superuser: false,
-            bypassrls: false,
-            can_login: false,
-            member_of: if name == WORKER {
-                vec![APP.into()]
-            } else {
-                vec![]
-            },
-        }
-    }
+    use crate::audit::access::MemberRow;
+    use crate::audit::rules::fixture::{access, role};
 
     #[test]
     fn the_model_s_roles_are_clean() {
-        let access = Access {
-            roles: ROLES.iter().map(|r| role(r)).collect(),
-            ..Access::default()
-        };
-        assert_eq!(check(&access), []);
+        assert_eq!(check(&access()), []);
     }
 
     #[test]
