@@ -27,6 +27,8 @@ enum Command {
     Down(commands::down::Args),
     /// Print the database URL (starting the embedded cluster if needed).
     Url(commands::url::Args),
+    /// List the clusters of the shared directory and their homes; `prune` removes orphans.
+    Clusters(commands::clusters::Args),
     /// Check the live database against the schema conventions; exits 1 on any violation.
     Audit(commands::audit::Args),
     /// Apply, revert, inspect and create migrations.
@@ -58,6 +60,7 @@ impl Cli {
             Command::Up(args) => commands::up::run(args, &ctx).await,
             Command::Down(args) => commands::down::run(args, &ctx).await,
             Command::Url(args) => commands::url::run(args, &ctx).await,
+            Command::Clusters(args) => commands::clusters::run(args, &ctx).await,
             Command::Audit(args) => commands::audit::run(args, &ctx).await,
             Command::Migrate(command) => commands::migrate::run(command, &ctx).await,
             Command::Seed(args) => commands::seed::run(args, &ctx).await,

@@ -250,25 +250,40 @@ fn parse_url(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// The home must be a directory this user can write, or a path where one can be made:
 /// caught here, the answer names the path and how to choose another, instead of the
 /// operating system's bare "Permission denied" from deep inside the cluster's start.
+/// Nothing is created here, so a command that fails later leaves no half-made home.
 fn check_home(home: &std::path::Path) -> anyhow::Result<()> {
+    use nix::unistd::{access, AccessFlags};
     let hint = "choose another with --home or CRMDB_HOME";
+    let writable =
+        |dir: &std::path::Path| access(dir, AccessFlags::W_OK | AccessFlags::X_OK).is_ok();
     match std::fs::metadata(home) {
         Ok(meta) if !meta.is_dir() => {
             anyhow::bail!("the home {} is not a directory; {hint}", home.display())
         }
-        Ok(_) => {
-            let probe = home.join(format!(".write-check-{}", std::process::id()));
-            std::fs::File::create(&probe).with_context(|| {
-                format!(
-                    "the home {} is not writable by this user; {hint}",
-                    home.display()
-                )
-            })?;
-            std::fs::remove_file(&probe).ok();
+        Ok(_) if !writable(home) => {
+            anyhow::bail!(
+                "the home {} is not writable by this user; {hint}",
+                home.display()
+            )
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_owned());
+            let parent = absolute
+                .ancestors()
+                .skip(1)
+                .find(|dir| dir.exists())
+                .unwrap_or(std::path::Path::new("/"));
+            if !parent.is_dir() || !writable(parent) {
+                anyhow::bail!(
+                    "the home {} cannot be created: {} is not a directory this user can \
+                     write; {hint}",
+                    home.display(),
+                    parent.display()
+                );
+            }
             Ok(())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(home)
-            .with_context(|| format!("could not create the home {}; {hint}", home.display())),
         Err(e) => {
             Err(e).with_context(|| format!("could not open the home {}; {hint}", home.display()))
         }

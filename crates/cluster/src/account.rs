@@ -11,6 +11,9 @@ use crate::error::{Error, Result};
 /// The account PostgreSQL's programs run as when crmdb itself runs as root.
 pub const SERVER_ACCOUNT: &str = "postgres";
 
+/// The `PATH` of the server's programs: the system's directories, nothing of crmdb's own.
+const SERVER_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 /// The account that owns and runs the cluster: the current user, or `postgres` under root.
 #[derive(Debug, Clone)]
 pub struct Account {
@@ -35,6 +38,11 @@ impl Account {
         })
     }
 
+    /// The user id that owns the cluster's files and runs the server.
+    pub fn uid(&self) -> Uid {
+        self.switch_to.map_or_else(Uid::effective, |(uid, _)| uid)
+    }
+
     /// True when the server runs as another account than crmdb (crmdb is root).
     pub fn is_switched(&self) -> bool {
         self.switch_to.is_some()
@@ -44,11 +52,16 @@ impl Account {
     /// enter (`initdb` fails in a working directory it cannot read).
     pub fn command(&self, program: &Path, cwd: &Path) -> Command {
         let mut cmd = Command::new(program);
+        // The server gets a minimal environment, not crmdb's: CRMDB_ENCRYPTION_KEY, tokens
+        // and passwords in crmdb's environment would otherwise be readable in
+        // /proc/<postmaster>/environ and by `COPY … FROM PROGRAM 'env'`.
         cmd.current_dir(cwd)
-            .env_remove("PGDATA")
-            .env_remove("PGPORT")
-            .env_remove("PGHOST")
+            .env_clear()
+            .env("PATH", SERVER_PATH)
             .env("LC_ALL", "C.UTF-8");
+        if let Some(tz) = std::env::var_os("TZ") {
+            cmd.env("TZ", tz);
+        }
         if let Some((uid, gid)) = self.switch_to {
             cmd.uid(uid.as_raw()).gid(gid.as_raw());
         }

@@ -75,6 +75,13 @@ pub enum Error {
         binaries_dir: PathBuf,
     },
 
+    #[error(
+        "the socket directory {path} of the embedded cluster is not safe to use: {why}; \
+         another user may have made or changed it to capture connections. Remove it (the \
+         next `crmdb up` makes a new private one) after checking who made it"
+    )]
+    UnsafeSocketDir { path: PathBuf, why: String },
+
     #[error("the embedded cluster in {home} has not been created yet; run `crmdb up` first")]
     NotInitialised { home: PathBuf },
 

@@ -10,6 +10,7 @@ mod account;
 mod binaries;
 mod error;
 mod pidfile;
+mod shared;
 mod version;
 
 use std::fs::{self, File, OpenOptions};
@@ -26,6 +27,7 @@ use sha2::{Digest, Sha256};
 pub use account::{Account, SERVER_ACCOUNT};
 pub use binaries::{Binaries, MIN_MAJOR};
 pub use error::{Error, Result};
+pub use shared::{prune_shared_clusters, shared_clusters, SharedCluster};
 
 /// The superuser that `initdb` creates and crmdb connects as.
 pub const SUPERUSER: &str = "crmdb";
@@ -33,6 +35,13 @@ pub const SUPERUSER: &str = "crmdb";
 const ROOT_CLUSTERS: &str = "/var/lib/crmdb/clusters";
 const CONF_FILE: &str = "postgresql.crmdb.conf";
 const READY_MARKER: &str = "crmdb-ready";
+/// In a cluster's directory: the socket directory chosen for it when `<root>/run` is too
+/// long for a socket address.
+const SOCKET_DIR_RECORD: &str = "socket_dir";
+/// In a cluster under the shared directory: the home it belongs to.
+const HOME_RECORD: &str = "home";
+/// In a watched cluster's directory: keep it when the watching process ends.
+const KEEP_MARKER: &str = "keep";
 /// A Unix socket path must fit in `sun_path` (108 bytes) with `/.s.PGSQL.NNNNN` after it.
 const MAX_SOCKET_DIR_LEN: usize = 90;
 
@@ -146,19 +155,35 @@ impl Cluster {
         let binaries = Binaries::find()?;
         let account = Account::for_current_user()?;
         let layout = self.layout(&account)?;
-        let script = r#"read _ignored; "$0" -D "$1" -m fast -w stop >/dev/null 2>&1"#;
+        // After the stop, the cluster's files go too, unless `keep_after_watch` asked
+        // otherwise: a test run leaves nothing behind but what a failure wants inspected.
+        let script = r#"read _ignored; "$0" -D "$1" -m fast -w stop >/dev/null 2>&1
+[ -e "$2/$3" ] || rm -rf "$2""#;
         let child = account
-            .command(Path::new("/bin/sh"), &layout.root)
+            .command(Path::new("/bin/sh"), Path::new("/"))
             .arg("-c")
             .arg(script)
             .arg(binaries.program("pg_ctl"))
             .arg(layout.data_dir())
+            .arg(&layout.root)
+            .arg(KEEP_MARKER)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(Error::io("starting the watchdog of the test cluster"))?;
         Ok((endpoint, Watchdog::new(child)))
+    }
+
+    /// Keeps a watched cluster's files when its watchdog stops it (for a failed test's
+    /// databases to be inspected); without this they are deleted with the stop.
+    pub fn keep_after_watch(&self) -> Result<()> {
+        let account = Account::for_current_user()?;
+        let Some(layout) = self.existing_layout(&account)? else {
+            return Ok(());
+        };
+        write_private(&layout.root.join(KEEP_MARKER), "")?;
+        account.give(&layout.root.join(KEEP_MARKER))
     }
 
     /// How to reach the cluster if it is running, without starting it.
@@ -270,11 +295,12 @@ impl Cluster {
             create_private_dir(&root)?;
             account.give(&root)?;
         }
-        let socket_dir = socket_dir_for(&root, &canonical);
-        if !socket_dir.exists() {
-            create_private_dir(&socket_dir)?;
-            account.give(&socket_dir)?;
+        if account.is_switched() {
+            // What `crmdb clusters` reads to tell whose cluster this is, and whether its
+            // home still exists.
+            write_private(&root.join(HOME_RECORD), &canonical.display().to_string())?;
         }
+        let socket_dir = socket_dir(&root, account)?;
         Ok(Layout { root, socket_dir })
     }
 
@@ -429,13 +455,89 @@ fn server_settings(port: u16, socket_dir: &Path, tuning: Tuning) -> String {
     conf
 }
 
-fn socket_dir_for(root: &Path, canonical_home: &Path) -> PathBuf {
+/// The directory of the server's Unix socket: `<root>/run` when its path fits a socket
+/// address, else a directory with a random name in the temporary directory, made by this
+/// call (never an existing one) and recorded in `<root>/socket_dir`. Either is checked
+/// before every use: a directory, not a link, owned by the server's account, with no
+/// access for anyone else. A predictable shared path could be planted by another user,
+/// who would then receive the connections and their passwords.
+fn socket_dir(root: &Path, account: &Account) -> Result<PathBuf> {
     let inside = root.join("run");
     if inside.as_os_str().len() <= MAX_SOCKET_DIR_LEN {
-        inside
-    } else {
-        std::env::temp_dir().join(format!("crmdb-{}", short_hash(canonical_home)))
+        if !inside.exists() {
+            create_private_dir(&inside)?;
+            account.give(&inside)?;
+        }
+        check_private_dir(&inside, account)?;
+        return Ok(inside);
     }
+    let record = root.join(SOCKET_DIR_RECORD);
+    if let Ok(text) = fs::read_to_string(&record) {
+        let recorded = PathBuf::from(text.trim());
+        match fs::symlink_metadata(&recorded) {
+            // Gone with the temporary directory (a reboot): make a new one below.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            _ => {
+                check_private_dir(&recorded, account)?;
+                return Ok(recorded);
+            }
+        }
+    }
+    let made = new_random_private_dir(&std::env::temp_dir())?;
+    account.give(&made)?;
+    write_private(&record, &made.display().to_string())?;
+    account.give(&record)?;
+    Ok(made)
+}
+
+/// Makes a new directory `crmdb-<random>` in `parent` with mode 0700. `create_dir` fails
+/// on an existing path, so a directory planted in advance is never taken over.
+fn new_random_private_dir(parent: &Path) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    loop {
+        let name = format!(
+            "crmdb-{}",
+            Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
+        );
+        let path = parent.join(name);
+        match fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(Error::io(format!("creating {}", path.display()))(e)),
+        }
+    }
+}
+
+/// Refuses a socket directory that is a link, not a directory, not owned by the server's
+/// account, or open to anyone else.
+fn check_private_dir(path: &Path, account: &Account) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_dir = |why: String| Error::UnsafeSocketDir {
+        path: path.to_owned(),
+        why,
+    };
+    let meta =
+        fs::symlink_metadata(path).map_err(Error::io(format!("checking {}", path.display())))?;
+    if meta.file_type().is_symlink() {
+        return Err(unsafe_dir("it is a symbolic link".into()));
+    }
+    if !meta.is_dir() {
+        return Err(unsafe_dir("it is not a directory".into()));
+    }
+    if meta.uid() != account.uid().as_raw() {
+        return Err(unsafe_dir(format!(
+            "it belongs to user id {}, not to the server's account (user id {})",
+            meta.uid(),
+            account.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(unsafe_dir(format!(
+            "its mode is {:o}, open to other users (it must be 700)",
+            meta.mode() & 0o777
+        )));
+    }
+    Ok(())
 }
 
 fn short_hash(path: &Path) -> String {
@@ -528,14 +630,58 @@ mod tests {
     }
 
     #[test]
-    fn long_homes_get_a_short_socket_dir() {
-        let long = PathBuf::from(format!("/{}", "x".repeat(120)));
-        let dir = socket_dir_for(&long, &long);
-        assert!(dir.as_os_str().len() <= MAX_SOCKET_DIR_LEN);
-        assert_eq!(
-            socket_dir_for(Path::new("/h"), Path::new("/h")),
-            Path::new("/h/run")
+    fn long_roots_get_a_new_private_socket_dir_that_is_checked_on_every_use() {
+        let account = Account::for_current_user().unwrap();
+        let base = tempfile::tempdir().unwrap();
+        let short = base.path().join("c");
+        fs::create_dir(&short).unwrap();
+        account.give(&short).unwrap();
+        assert_eq!(socket_dir(&short, &account).unwrap(), short.join("run"));
+
+        let long = base.path().join("x".repeat(100));
+        fs::create_dir(&long).unwrap();
+        account.give(&long).unwrap();
+        let made = socket_dir(&long, &account).unwrap();
+        assert!(
+            made.as_os_str().len() <= MAX_SOCKET_DIR_LEN,
+            "{}",
+            made.display()
         );
+        assert!(made.starts_with(std::env::temp_dir()));
+        assert_eq!(
+            socket_dir(&long, &account).unwrap(),
+            made,
+            "recorded and reused"
+        );
+
+        fs::set_permissions(&made, fs::Permissions::from_mode(0o777)).unwrap();
+        let refused = socket_dir(&long, &account).unwrap_err();
+        assert!(
+            matches!(refused, Error::UnsafeSocketDir { .. }),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("777"), "{refused}");
+
+        fs::remove_dir(&made).unwrap();
+        let again = socket_dir(&long, &account).unwrap();
+        assert_ne!(again, made, "a new random directory, not the old path");
+        fs::remove_dir(&again).unwrap();
+    }
+
+    #[test]
+    fn random_socket_dirs_are_new_and_private_every_time() {
+        let parent = tempfile::tempdir().unwrap();
+        let mut made = Vec::new();
+        for _ in 0..20 {
+            made.push(new_random_private_dir(parent.path()).unwrap());
+        }
+        made.sort();
+        made.dedup();
+        assert_eq!(made.len(), 20);
+        for dir in &made {
+            use std::os::unix::fs::MetadataExt;
+            assert_eq!(fs::metadata(dir).unwrap().mode() & 0o777, 0o700);
+        }
     }
 
     #[test]

@@ -319,6 +319,8 @@ impl Drop for TestDb {
         if std::thread::panicking() {
             if let Some(home) = &server().home {
                 let _ = std::fs::write(home.join("keep"), "");
+                // Otherwise the watchdog deletes the cluster when the test process ends.
+                let _ = Cluster::new(home).keep_after_watch();
                 eprintln!(
                     "kept test database {} for inspection: {}  (start its cluster again with \
                      `crmdb --home {} up`)",

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod clusters;
 pub mod docs;
 pub mod down;
 pub mod migrate;

@@ -110,23 +110,35 @@ fn a_home_this_user_cannot_write_is_named_with_the_options_that_choose_another()
     std::fs::copy(env!("CARGO_BIN_EXE_crmdb"), &binary).unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir(&home).unwrap();
-    let mut cmd = std::process::Command::new(&binary);
-    cmd.current_dir(dir.path())
-        .arg("--home")
-        .arg(&home)
-        .arg("up")
-        .env_remove("DATABASE_URL")
-        .env_remove("CRMDB_HOME");
-    if nix::unistd::Uid::effective().is_root() {
-        let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
-        cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
-    } else {
+    if !nix::unistd::Uid::effective().is_root() {
         std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o555)).unwrap();
     }
-    let err = failure(run(&mut cmd));
-    assert!(err.contains(&home.display().to_string()), "{err}");
-    assert!(err.contains("not writable"), "{err}");
-    assert!(err.contains("--home or CRMDB_HOME"), "{err}");
+    // The home itself, and a home to be made inside it.
+    for (path, says) in [
+        (home.clone(), "not writable"),
+        (home.join("sub/home"), "cannot be created"),
+    ] {
+        let mut cmd = std::process::Command::new(&binary);
+        cmd.current_dir(dir.path())
+            .arg("--home")
+            .arg(&path)
+            .arg("up")
+            .env_remove("DATABASE_URL")
+            .env_remove("CRMDB_HOME");
+        if nix::unistd::Uid::effective().is_root() {
+            let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+            cmd.uid(nobody.uid.as_raw()).gid(nobody.gid.as_raw());
+        }
+        let err = failure(run(&mut cmd));
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(err.contains("--home or CRMDB_HOME"), "{err}");
+        assert!(
+            !path.exists() || path == home,
+            "nothing made: {}",
+            path.display()
+        );
+    }
 }
 
 #[tokio::test]

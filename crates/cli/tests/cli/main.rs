@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod clusters;
 mod errors;
 mod layers;
 mod lint;
