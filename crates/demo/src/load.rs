@@ -290,7 +290,9 @@ async fn staged_tables(conn: &mut PgConnection) -> Result<Vec<bool>, DemoError> 
     )
     .fetch_all(&mut *conn)
     .await
-    .map_err(db("finding the tables whose row-level security applies to the login"))?;
+    .map_err(db(
+        "finding the tables whose row-level security applies to the login",
+    ))?;
     let staged: Vec<bool> = Table::ALL
         .iter()
         .map(|table| active.iter().any(|name| name == table.name()))
@@ -345,7 +347,10 @@ async fn worker(
     let staging = staged.contains(&true);
     for (table, _) in Table::ALL.iter().zip(staged).filter(|(_, &s)| s) {
         if let Err(e) = crmdb_pg::simple_query(&mut conn, table.staging().create).await {
-            return Err((stats, db(format!("creating the staging table of {}", table.name()))(e)));
+            return Err((
+                stats,
+                db(format!("creating the staging table of {}", table.name()))(e),
+            ));
         }
     }
     loop {
