@@ -2,6 +2,8 @@
 //! ([`Call::arguments`]) and run through any path: the data layer, the raw statement, the
 //! statement under row-level security or as the owner, and its `EXPLAIN`.
 
+use std::time::{Duration, Instant};
+
 use chrono::{DateTime, Utc};
 use crmdb_store::hot::HotQuery;
 use crmdb_store::models::{AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead};
@@ -11,7 +13,7 @@ use crmdb_store::ops::templates::TemplatePerformance;
 use crmdb_store::Db;
 use sqlx::error::BoxDynError;
 use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Arguments as _, PgConnection, PgExecutor, PgPool};
+use sqlx::{Acquire, Arguments as _, PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 use crate::queue::BENCH_QUEUE;
@@ -165,29 +167,47 @@ impl Call {
         Ok(())
     }
 
-    /// The same SQL straight on the pool, decoded into the same rows as the layer returns:
-    /// no transaction, no role switch, so the difference is the tenancy's cost. It runs the
-    /// statement whose plan is checked, so lead search runs the statement of `search_leads`
-    /// directly.
-    pub(crate) async fn raw(&self, pool: &PgPool) -> sqlx::Result<()> {
+    /// The same SQL straight on a connection of the pool, decoded into the same rows as the
+    /// layer returns: no transaction, no role switch, so the difference is the tenancy's
+    /// cost. It runs the statement whose plan is checked, so lead search runs the statement
+    /// of `search_leads` directly. With `enter` (a login that row-level security applies
+    /// to) a tenant call runs in a transaction that enters its organization, since without
+    /// it the login sees no rows. Returns the time of the statement alone.
+    pub(crate) async fn raw(&self, pool: &PgPool, enter: bool) -> Result<Duration, Error> {
+        let mut conn = pool.acquire().await?;
+        match self.organization().filter(|_| enter) {
+            Some(org) => {
+                let mut tx = conn.begin().await?;
+                crmdb_pg::tenancy::set_organization(&mut tx, org).await?;
+                let elapsed = self.timed_raw(&mut tx).await.map_err(dry_queue)?;
+                tx.commit().await?;
+                Ok(elapsed)
+            }
+            None => self.timed_raw(&mut conn).await.map_err(dry_queue),
+        }
+    }
+
+    async fn timed_raw(&self, conn: &mut PgConnection) -> sqlx::Result<Duration> {
         let (sql, arguments) = (self.query.plan_sql, self.arguments()?);
+        let start = Instant::now();
         match &self.parameters {
             Parameters::KanbanColumn(..) | Parameters::MyLeads(..) => {
-                rows::<Lead>(pool, sql, arguments).await
+                rows::<Lead>(conn, sql, arguments).await
             }
-            Parameters::LeadTimeline(..) => rows::<Communication>(pool, sql, arguments).await,
-            Parameters::KanbanSummary(..) => rows::<StageSummary>(pool, sql, arguments).await,
-            Parameters::LeadSearch(..) => rows::<LeadHit>(pool, sql, arguments).await,
+            Parameters::LeadTimeline(..) => rows::<Communication>(conn, sql, arguments).await,
+            Parameters::KanbanSummary(..) => rows::<StageSummary>(conn, sql, arguments).await,
+            Parameters::LeadSearch(..) => rows::<LeadHit>(conn, sql, arguments).await,
             Parameters::TemplatePerformance(..) => {
-                rows::<TemplatePerformance>(pool, sql, arguments).await
+                rows::<TemplatePerformance>(conn, sql, arguments).await
             }
-            Parameters::AiSession(..) => rows::<AiConversation>(pool, sql, arguments).await,
-            Parameters::AnalyticsEvents(..) => rows::<AnalyticsEvent>(pool, sql, arguments).await,
+            Parameters::AiSession(..) => rows::<AiConversation>(conn, sql, arguments).await,
+            Parameters::AnalyticsEvents(..) => rows::<AnalyticsEvent>(conn, sql, arguments).await,
             Parameters::NextJob => sqlx::query_as_with::<_, BackgroundJob, _>(sql, arguments)
-                .fetch_one(pool)
+                .fetch_one(conn)
                 .await
                 .map(drop),
-        }
+        }?;
+        Ok(start.elapsed())
     }
 
     /// The hot query's own statement with this call's parameters.
@@ -230,12 +250,20 @@ impl Call {
 }
 
 /// Runs `sql` and decodes every row as `T`, as the data layer would.
-async fn rows<T>(pool: &PgPool, sql: &str, arguments: PgArguments) -> sqlx::Result<()>
+async fn rows<T>(conn: &mut PgConnection, sql: &str, arguments: PgArguments) -> sqlx::Result<()>
 where
     T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
 {
     sqlx::query_as_with::<_, T, _>(sql, arguments)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await
         .map(drop)
+}
+
+/// Only the job claim fetches exactly one row: none means the queue ran dry.
+fn dry_queue(error: sqlx::Error) -> Error {
+    match error {
+        sqlx::Error::RowNotFound => Error::QueueRanDry,
+        error => error.into(),
+    }
 }

@@ -4,6 +4,18 @@
 pub enum Error {
     #[error("could not connect to the server's `postgres` database to create crm_bench")]
     ConnectServer(#[source] sqlx::Error),
+    /// An old crm_bench that another role owns, which only that role may drop.
+    #[error(
+        "crm_bench already exists and belongs to {owner}, so {login} may not drop it to start \
+         afresh: ask {owner} or an administrator to run `{grant}` (or to drop crm_bench)"
+    )]
+    NotOwner {
+        owner: String,
+        login: String,
+        grant: String,
+    },
+    #[error(transparent)]
+    Identifier(#[from] crmdb_pg::InvalidIdentifier),
     #[error("could not drop the old crm_bench")]
     DropOld(#[source] crmdb_pg::DatabaseError),
     #[error("could not create crm_bench")]

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crmdb_demo::{DemoOptions, NoProgress};
+use crmdb_pg::ident::quote_ident;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
@@ -19,7 +20,8 @@ pub struct DemoSize {
     pub leads_per_org: u32,
 }
 
-/// Creates [`BENCH_DATABASE`] afresh on the server of `target`, migrates it, loads `size`
+/// Creates [`BENCH_DATABASE`] afresh on the server of `target` (an old one must belong to
+/// the login, which drops it), migrates it, loads `size`
 /// of demo data from `seed` and refreshes statistics. Returns its connection options.
 pub async fn prepare(
     target: &PgConnectOptions,
@@ -32,6 +34,25 @@ pub async fn prepare(
     let mut admin = PgConnection::connect_with(&target.clone().database("postgres"))
         .await
         .map_err(Error::ConnectServer)?;
+    let owner: Option<(String, bool, String)> = sqlx::query_as(
+        "SELECT pg_catalog.pg_get_userbyid(datdba)::text, pg_catalog.pg_has_role(datdba, 'MEMBER'), \
+                current_user::text \
+         FROM pg_catalog.pg_database WHERE datname = $1",
+    )
+    .bind(BENCH_DATABASE)
+    .fetch_optional(&mut admin)
+    .await?;
+    if let Some((owner, false, login)) = owner {
+        return Err(Error::NotOwner {
+            grant: format!(
+                "ALTER DATABASE {} OWNER TO {}",
+                quote_ident(BENCH_DATABASE)?,
+                quote_ident(&login)?
+            ),
+            owner,
+            login,
+        });
+    }
     crmdb_pg::drop_database(&mut admin, BENCH_DATABASE)
         .await
         .map_err(Error::DropOld)?;

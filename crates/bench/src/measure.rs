@@ -17,13 +17,16 @@ use crate::timing::{drive, ratio, Timings};
 use crate::{plan, Error, QueryResult, Settings};
 
 /// Checks the plan of `query`, then times its paths one after the other, each with the
-/// same seed so that they draw the same calls.
+/// same seed so that they draw the same calls. A login that row-level security applies to
+/// (`sees_past_rls` false) has no path without it: its raw statements enter the
+/// organization first, and the comparison with the owner is left out.
 pub(crate) async fn measure(
     query: &'static HotQuery,
     db: &Db,
     raw: &PgPool,
     sample: &Arc<Sample>,
     settings: &Settings,
+    sees_past_rls: bool,
 ) -> Result<QueryResult, Error> {
     let planned = sample.draw(query, &mut StdRng::seed_from_u64(settings.seed))?;
     let uses_index = plan::uses_index(&planned, db, raw).await?;
@@ -33,7 +36,11 @@ pub(crate) async fn measure(
         sample,
         settings,
         (db.clone(), db.worker("bench-layer")),
-        |(db, worker), call| async move { call.layer(&db, &worker).await },
+        |(db, worker), call| async move {
+            let start = Instant::now();
+            call.layer(&db, &worker).await?;
+            Ok(start.elapsed())
+        },
     )
     .await?;
     let raw_timings = time_path(
@@ -41,19 +48,15 @@ pub(crate) async fn measure(
         sample,
         settings,
         raw.clone(),
-        |pool, call| async move {
-            // Only the job claim fetches exactly one row: none means the queue ran dry.
-            call.raw(&pool).await.map_err(|e| match e {
-                sqlx::Error::RowNotFound => Error::QueueRanDry,
-                e => e.into(),
-            })
-        },
+        move |pool, call| async move { call.raw(&pool, !sees_past_rls).await },
     )
     .await?;
     // The job claim spans organizations, so it has no row-level security path.
     let rls = match planned.organization() {
-        None => None,
-        Some(_) => Some(rls_against_owner(query, db, raw, sample, settings).await?),
+        Some(_) if sees_past_rls => {
+            Some(rls_against_owner(query, db, raw, sample, settings).await?)
+        }
+        _ => None,
     };
     let p99 = layer.percentile_ms(99.0);
     let raw_p99 = raw_timings.percentile_ms(99.0);
@@ -85,8 +88,8 @@ pub(crate) async fn measure(
     })
 }
 
-/// Times one path: every step draws a random call of `query` and times `run` of it with
-/// its own copy of `state` (pools, worker).
+/// Times one path: every step draws a random call of `query` and runs it with its own copy
+/// of `state` (pools, worker); `run` returns the time of the call itself.
 async fn time_path<S, F, Fut>(
     query: &'static HotQuery,
     sample: &Arc<Sample>,
@@ -97,16 +100,15 @@ async fn time_path<S, F, Fut>(
 where
     S: Clone + Send + Sync + 'static,
     F: Fn(S, Call) -> Fut + Copy + Send + Sync + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+    Fut: Future<Output = Result<Duration, Error>> + Send + 'static,
 {
     let sample = sample.clone();
     let step = move |mut rng: StdRng| {
         let (state, sample) = (state.clone(), sample.clone());
         async move {
             let call = sample.draw(query, &mut rng)?;
-            let start = Instant::now();
-            run(state, call).await?;
-            Ok((rng, vec![start.elapsed()]))
+            let elapsed = run(state, call).await?;
+            Ok((rng, vec![elapsed]))
         }
     };
     let mut paths = drive(settings, 1, step).await?;

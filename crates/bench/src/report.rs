@@ -19,7 +19,8 @@ pub struct QueryResult {
     pub overhead: f64,
     pub overhead_p50: f64,
     /// The same statement in a transaction as the application role under row-level
-    /// security, and as the pool's own role; `None` for `next_job`, which has no RLS path.
+    /// security, and as the pool's own role; `None` for `next_job`, which has no RLS path,
+    /// and for a login that row-level security applies to, which has no path without it.
     pub rls_p99_ms: Option<f64>,
     pub owner_p99_ms: Option<f64>,
     pub rls_ratio: Option<f64>,
@@ -36,6 +37,10 @@ pub struct Report {
     pub organizations: i64,
     pub leads: i64,
     pub communications: i64,
+    /// Whether the benchmarking login is a superuser or BYPASSRLS. A managed service's
+    /// admin login is not: its raw statements run with the organization entered, and the
+    /// comparison with the owner is left out.
+    pub sees_past_rls: bool,
     pub concurrency: u16,
     pub duration_seconds: u64,
     pub queries: Vec<QueryResult>,

@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::measure::measure;
-use crate::sample::Sample;
+use crate::sample::{organization_ids, Sample};
 use crate::{queue, Error, Progress, Report};
 
 /// How long, how hard and from which seed the benchmark runs.
@@ -52,6 +52,11 @@ pub async fn run(
 ) -> Result<Report, Error> {
     let raw = connect(database, settings).await?;
     let db = Db::from_pool(connect(database, settings).await?);
+    let sees_past_rls: bool = sqlx::query_scalar(
+        "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&raw)
+    .await?;
     let mut rng = StdRng::seed_from_u64(settings.seed);
     let sample = Arc::new(Sample::load(&raw, &mut rng).await?);
     let jobs = JOBS_PER_CLIENT_SECOND
@@ -65,25 +70,43 @@ pub async fn run(
     let mut queries = Vec::new();
     for query in HOT_QUERIES {
         progress.measuring(query);
-        queries.push(measure(query, &db, &raw, &sample, settings).await?);
+        queries.push(measure(query, &db, &raw, &sample, settings, sees_past_rls).await?);
     }
     queue::empty(&raw).await.map_err(Error::EmptyQueue)?;
 
-    let (organizations, leads, communications): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM organizations), (SELECT count(*) FROM leads), \
-                (SELECT count(*) FROM communications)",
-    )
-    .fetch_one(&raw)
-    .await?;
+    let (organizations, leads, communications) = size(&raw).await?;
     Ok(Report {
         database: database.get_database().unwrap_or_default().to_owned(),
         organizations,
         leads,
         communications,
+        sees_past_rls,
         concurrency: settings.concurrency,
         duration_seconds: settings.duration.as_secs(),
         queries,
     })
+}
+
+/// The organizations, leads and communications of the database, counted one organization
+/// at a time with the organization entered, so that any login sees them all.
+async fn size(pool: &PgPool) -> Result<(i64, i64, i64), Error> {
+    let ids = organization_ids(pool).await?;
+    let (mut leads, mut communications) = (0, 0);
+    let mut tx = pool.begin().await?;
+    for id in &ids {
+        crmdb_pg::tenancy::set_organization(&mut tx, *id).await?;
+        let (l, c): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM leads WHERE organization_id = $1), \
+                    (SELECT count(*) FROM communications WHERE organization_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        leads += l;
+        communications += c;
+    }
+    tx.rollback().await?;
+    Ok((ids.len() as i64, leads, communications))
 }
 
 /// A pool with a connection for every client and the spares.

@@ -20,7 +20,7 @@ const SAMPLED_ORGANIZATIONS: usize = 200;
 const DRAWS: usize = 100;
 
 /// The ids the random parameters are drawn from, per sampled organization.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct OrgSample {
     id: Uuid,
     pipelines: Vec<Uuid>,
@@ -41,87 +41,86 @@ pub(crate) struct Sample {
     templates_since: DateTime<Utc>,
 }
 
+/// One organization's ids, each list in the order and length the benchmark draws from,
+/// and the dates of its newest analytics event and template use. Read in a transaction
+/// that enters the organization, so that row-level security admits its rows to any login.
+const ORGANIZATION_SAMPLE: &str = "SELECT \
+    ARRAY(SELECT DISTINCT pipeline_id FROM leads WHERE organization_id = $1 ORDER BY 1), \
+    ARRAY(SELECT DISTINCT stage_id FROM leads \
+          WHERE organization_id = $1 AND status = 'open' AND deleted_at IS NULL ORDER BY 1), \
+    ARRAY(SELECT DISTINCT assigned_user_id FROM leads \
+          WHERE organization_id = $1 AND assigned_user_id IS NOT NULL ORDER BY 1), \
+    ARRAY(SELECT DISTINCT lead_id FROM communications WHERE organization_id = $1 \
+          ORDER BY 1 LIMIT 50), \
+    ARRAY(SELECT DISTINCT left(lower(split_part(name, ' ', -1)), 5) FROM leads \
+          WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY 1 LIMIT 20), \
+    ARRAY(SELECT DISTINCT session_id FROM ai_conversations WHERE organization_id = $1 \
+          ORDER BY 1 LIMIT 20), \
+    ARRAY(SELECT DISTINCT event_type FROM analytics_events WHERE organization_id = $1 \
+          ORDER BY 1), \
+    (SELECT max(occurred_at) FROM analytics_events WHERE organization_id = $1), \
+    (SELECT max(used_at) FROM template_usage_stats WHERE organization_id = $1)";
+
+/// A row of [`ORGANIZATION_SAMPLE`].
+type OrganizationRow = (
+    Vec<Uuid>,
+    Vec<Uuid>,
+    Vec<Uuid>,
+    Vec<Uuid>,
+    Vec<String>,
+    Vec<String>,
+    Vec<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
 impl Sample {
-    /// Samples the database; [`Error::NoOrganizations`] when no organization has leads.
+    /// Samples up to [`SAMPLED_ORGANIZATIONS`] random organizations that have leads, one
+    /// at a time with the organization entered: a managed service's admin login is subject
+    /// to the forced row-level security of the tenant tables, like the application.
+    /// [`Error::NoOrganizations`] when no organization has leads.
     pub(crate) async fn load(pool: &PgPool, rng: &mut StdRng) -> Result<Sample, Error> {
-        let mut ids: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM organizations AS o \
-             WHERE EXISTS (SELECT 1 FROM leads AS l WHERE l.organization_id = o.id) \
-             ORDER BY id",
-        )
-        .fetch_all(pool)
-        .await
-        .map_err(Error::ListOrganizations)?;
-        if ids.is_empty() {
+        let mut ids = organization_ids(pool).await?;
+        ids.shuffle(rng);
+        let mut organizations = Vec::new();
+        let (mut newest_event, mut newest_use) = (None, None);
+        let mut tx = pool.begin().await?;
+        for id in ids {
+            if organizations.len() == SAMPLED_ORGANIZATIONS {
+                break;
+            }
+            crmdb_pg::tenancy::set_organization(&mut tx, id).await?;
+            let row: OrganizationRow = sqlx::query_as(ORGANIZATION_SAMPLE)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let (pipelines, stages, members, leads, terms, sessions, event_types, event, used) =
+                row;
+            if pipelines.is_empty() {
+                continue;
+            }
+            newest_event = newest_event.max(event);
+            newest_use = newest_use.max(used);
+            organizations.push(OrgSample {
+                id,
+                pipelines,
+                stages,
+                members,
+                leads,
+                terms,
+                sessions,
+                event_types,
+            });
+        }
+        tx.rollback().await?;
+        if organizations.is_empty() {
             return Err(Error::NoOrganizations);
         }
-        ids.shuffle(rng);
-        ids.truncate(SAMPLED_ORGANIZATIONS);
-        let mut organizations: Vec<OrgSample> = ids
-            .iter()
-            .map(|id| OrgSample {
-                id: *id,
-                ..OrgSample::default()
-            })
-            .collect();
-        let lists: [(&str, Field<Uuid>); 4] = [
-            (
-                "SELECT organization_id, array_agg(DISTINCT pipeline_id) FROM leads \
-                 WHERE organization_id = ANY($1) GROUP BY 1",
-                |o| &mut o.pipelines,
-            ),
-            (
-                "SELECT organization_id, array_agg(DISTINCT stage_id) FROM leads \
-                 WHERE organization_id = ANY($1) AND status = 'open' AND deleted_at IS NULL \
-                 GROUP BY 1",
-                |o| &mut o.stages,
-            ),
-            (
-                "SELECT organization_id, array_agg(DISTINCT assigned_user_id) FROM leads \
-                 WHERE organization_id = ANY($1) AND assigned_user_id IS NOT NULL GROUP BY 1",
-                |o| &mut o.members,
-            ),
-            (
-                "SELECT organization_id, (array_agg(DISTINCT lead_id))[1:50] FROM communications \
-                 WHERE organization_id = ANY($1) GROUP BY 1",
-                |o| &mut o.leads,
-            ),
-        ];
-        for (sql, field) in lists {
-            fill(pool, sql, &ids, &mut organizations, field).await?;
-        }
-        let texts: [(&str, Field<String>); 3] = [
-            // Part of a name: the first letters of the last word, as a user types them.
-            (
-                "SELECT organization_id, (array_agg(DISTINCT left(lower(split_part(name, ' ', -1)), 5)))[1:20] \
-                 FROM leads WHERE organization_id = ANY($1) AND deleted_at IS NULL GROUP BY 1",
-                |o| &mut o.terms,
-            ),
-            (
-                "SELECT organization_id, (array_agg(DISTINCT session_id))[1:20] FROM ai_conversations \
-                 WHERE organization_id = ANY($1) GROUP BY 1",
-                |o| &mut o.sessions,
-            ),
-            (
-                "SELECT organization_id, array_agg(DISTINCT event_type) FROM analytics_events \
-                 WHERE organization_id = ANY($1) GROUP BY 1",
-                |o| &mut o.event_types,
-            ),
-        ];
-        for (sql, field) in texts {
-            fill(pool, sql, &ids, &mut organizations, field).await?;
-        }
-        let (events, uses): (Option<DateTime<Utc>>, Option<DateTime<Utc>>) = sqlx::query_as(
-            "SELECT (SELECT max(occurred_at) FROM analytics_events), \
-                    (SELECT max(used_at) FROM template_usage_stats)",
-        )
-        .fetch_one(pool)
-        .await?;
         let now = Utc::now();
         Ok(Sample {
             organizations,
-            events_since: events.unwrap_or(now) - chrono::Duration::days(7),
-            templates_since: uses.unwrap_or(now) - chrono::Duration::days(30),
+            events_since: newest_event.unwrap_or(now) - chrono::Duration::days(7),
+            templates_since: newest_use.unwrap_or(now) - chrono::Duration::days(30),
         })
     }
 
@@ -177,27 +176,11 @@ impl Sample {
     }
 }
 
-/// Where a sampled list goes in an [`OrgSample`].
-type Field<T> = fn(&mut OrgSample) -> &mut Vec<T>;
-
-/// Runs `sql` (organization id, array of values per organization of `ids`) and stores
-/// each array in `field` of its organization.
-async fn fill<T>(
-    pool: &PgPool,
-    sql: &'static str,
-    ids: &[Uuid],
-    organizations: &mut [OrgSample],
-    field: Field<T>,
-) -> Result<(), Error>
-where
-    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-    Vec<T>: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-{
-    let rows: Vec<(Uuid, Vec<T>)> = sqlx::query_as(sql).bind(ids).fetch_all(pool).await?;
-    for (org, values) in rows {
-        if let Some(o) = organizations.iter_mut().find(|o| o.id == org) {
-            *field(o) = values;
-        }
-    }
-    Ok(())
+/// Every organization of the database, by id: the organizations table is readable by
+/// its owner whatever organization is entered.
+pub(crate) async fn organization_ids(pool: &PgPool) -> Result<Vec<Uuid>, Error> {
+    sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .map_err(Error::ListOrganizations)
 }

@@ -28,11 +28,18 @@ pub enum DemoError {
     )]
     Interrupted { loaded: u32, remaining: u32 },
 
+    /// Row-level security applies to the login on some tables, so their rows go through
+    /// temporary staging tables, and the login may not create them.
     #[error(
-        "loading demo data needs a superuser or a BYPASSRLS role: COPY cannot write to \
-         tables whose row-level security is forced"
+        "loading demo data as {login} stages each organization's rows in temporary tables \
+         (COPY cannot write to a table whose row-level security applies to the login), and \
+         {login} lacks the TEMPORARY right on the database: ask its owner or an administrator \
+         for `{grant}`, or load as a superuser or BYPASSRLS role"
     )]
-    NeedsBypassRls,
+    NeedsTemporary { login: String, grant: String },
+
+    #[error(transparent)]
+    Identifier(#[from] crmdb_pg::InvalidIdentifier),
 
     #[error("the demo generator failed: {0}")]
     Generator(String),

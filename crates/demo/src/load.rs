@@ -1,11 +1,15 @@
 //! The loader: streams the generated organizations into every table with `COPY`, one
 //! transaction per organization, on parallel connections. An interrupted load leaves only
 //! complete organizations behind, and a re-run with the same seed skips them (resumable).
+//! For a login that row-level security applies to (a managed service's admin), the forced
+//! tables' rows go through temporary staging tables with the organization entered, and
+//! land byte for byte as a superuser's direct COPY would put them.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crmdb_pg::ident::quote_ident;
 use crmdb_seed::data::Defaults;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
@@ -80,7 +84,9 @@ const CHUNK: usize = 1 << 20;
 /// not in the database yet, each in its own transaction. When `interrupt` completes, the
 /// organizations in flight are rolled back and the load ends with
 /// [`DemoError::Interrupted`]; the committed ones stay, and a re-run loads the rest.
-/// COPY into tables with forced row-level security needs a superuser or BYPASSRLS role.
+/// Tables whose row-level security applies to the login (the forced tenant tables, for a
+/// login that is neither superuser nor BYPASSRLS) are loaded through staging tables with
+/// the organization entered, which needs the `TEMPORARY` right on the database.
 pub async fn load(
     options: &PgConnectOptions,
     keyring: crmdb_secrets::Keyring,
@@ -92,15 +98,7 @@ pub async fn load(
     let mut conn = PgConnection::connect_with(options)
         .await
         .map_err(db("connecting to the database"))?;
-    let bypass: bool = sqlx::query_scalar(
-        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&mut conn)
-    .await
-    .map_err(db("checking the role"))?;
-    if !bypass {
-        return Err(DemoError::NeedsBypassRls);
-    }
+    let staged = Arc::new(staged_tables(&mut conn).await?);
     let base = chrono::DateTime::from_timestamp_millis(BASE);
     crmdb_seed::seed_globals_at(&mut conn, base).await?;
     let plans = plans(&mut conn).await?;
@@ -171,8 +169,9 @@ pub async fn load(
         let stop_rx = stop_rx.clone();
         let stop_tx = stop_tx.clone();
         let progress = progress.clone();
+        let staged = staged.clone();
         workers.push(tokio::spawn(async move {
-            let result = worker(&options, data_rx, stop_rx, progress).await;
+            let result = worker(&options, &staged, data_rx, stop_rx, progress).await;
             if result.is_err() {
                 stop_tx.send_replace(true);
             }
@@ -282,6 +281,45 @@ async fn plans(conn: &mut PgConnection) -> Result<Vec<PlanRef>, DemoError> {
         .collect())
 }
 
+/// Whether each table of [`Table::ALL`] goes through a staging table: those whose
+/// row-level security applies to the login (for an admin login that is neither superuser
+/// nor BYPASSRLS, the forced tenant tables), which COPY refuses. Staging needs the
+/// `TEMPORARY` right, checked here so that the error names it before any work.
+async fn staged_tables(conn: &mut PgConnection) -> Result<Vec<bool>, DemoError> {
+    let active: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_catalog.pg_class \
+         WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') \
+           AND row_security_active(oid)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db(
+        "finding the tables whose row-level security applies to the login",
+    ))?;
+    let staged: Vec<bool> = Table::ALL
+        .iter()
+        .map(|table| active.iter().any(|name| name == table.name()))
+        .collect();
+    if staged.contains(&true) {
+        let (temporary, database, login): (bool, String, String) = sqlx::query_as(
+            "SELECT has_database_privilege(current_database(), 'TEMPORARY'), \
+                    current_database()::text, current_user::text",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("checking the TEMPORARY right"))?;
+        if !temporary {
+            let grant = format!(
+                "GRANT TEMPORARY ON DATABASE {} TO {}",
+                quote_ident(&database)?,
+                quote_ident(&login)?
+            );
+            return Err(DemoError::NeedsTemporary { login, grant });
+        }
+    }
+    Ok(staged)
+}
+
 /// What one connection loaded.
 struct WorkerStats {
     organizations: u32,
@@ -295,6 +333,7 @@ type WorkerResult = Result<WorkerStats, (WorkerStats, DemoError)>;
 /// Loads organizations from the queue until it is empty or the load stops.
 async fn worker(
     options: &PgConnectOptions,
+    staged: &[bool],
     queue: Arc<Mutex<mpsc::Receiver<OrgData>>>,
     stop: watch::Receiver<bool>,
     progress: Arc<dyn Progress>,
@@ -308,6 +347,15 @@ async fn worker(
         Ok(conn) => conn,
         Err(e) => return Err((stats, db("connecting to the database")(e))),
     };
+    let staging = staged.contains(&true);
+    for (table, _) in Table::ALL.iter().zip(staged).filter(|(_, &s)| s) {
+        if let Err(e) = crmdb_pg::simple_query(&mut conn, table.staging().create).await {
+            return Err((
+                stats,
+                db(format!("creating the staging table of {}", table.name()))(e),
+            ));
+        }
+    }
     loop {
         if *stop.borrow() {
             return Err((
@@ -325,6 +373,7 @@ async fn worker(
         match load_organization(
             &mut conn,
             &data,
+            staged,
             &stop,
             progress.as_ref(),
             &mut stats.tables,
@@ -339,15 +388,23 @@ async fn worker(
             Err(error) => return Err((stats, error)),
         }
     }
+    if staging {
+        if let Err(e) = crmdb_pg::simple_query(&mut conn, "DISCARD TEMP").await {
+            return Err((stats, db("dropping the staging tables")(e)));
+        }
+    }
     conn.close().await.ok();
     Ok(stats)
 }
 
 /// One organization, all tables, one transaction: committed whole or not at all. False
-/// when another load (a concurrent `crmdb up`) committed the organization first.
+/// when another load (a concurrent `crmdb up`) committed the organization first. With
+/// staged tables the transaction enters the organization, so that the policies admit
+/// exactly its rows.
 async fn load_organization(
     conn: &mut PgConnection,
     data: &OrgData,
+    staged: &[bool],
     stop: &watch::Receiver<bool>,
     progress: &dyn Progress,
     stats: &mut [(u64, Duration)],
@@ -360,14 +417,20 @@ async fn load_organization(
         )
     };
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
+    if staged.contains(&true) {
+        crmdb_pg::tenancy::set_organization(&mut tx, data.organization_id)
+            .await
+            .map_err(db("entering the organization"))?;
+    }
     for (i, table) in Table::ALL.into_iter().enumerate() {
         let buf = &data.tables[i];
         if buf.rows == 0 {
             continue;
         }
         let started = Instant::now();
+        let staging = staged[i].then(|| table.staging());
         let mut copy = tx
-            .copy_in_raw(table.copy_sql())
+            .copy_in_raw(staging.map_or(table.copy_sql(), |s| s.copy))
             .await
             .map_err(db(doing(table)))?;
         let mut offset = 0;
@@ -386,8 +449,16 @@ async fn load_organization(
             progress.rows(table, chunk.iter().filter(|&&b| b == b'\n').count() as u64);
             offset = end;
         }
-        match copy.finish().await {
-            Ok(_) => {}
+        let copied = copy.finish().await.map(drop);
+        let stored = match (copied, staging) {
+            (Ok(()), Some(staging)) => sqlx::query(staging.insert)
+                .execute(&mut *tx)
+                .await
+                .map(drop),
+            (copied, _) => copied,
+        };
+        match stored {
+            Ok(()) => {}
             Err(e)
                 if table == Table::Organizations
                     && crmdb_pg::sqlstate::is(&e, &[crmdb_pg::sqlstate::UNIQUE_VIOLATION]) =>

@@ -31,7 +31,7 @@ struct Server {
     admin_url: String,
     /// The maintenance database as the superuser the server came with, when it came with
     /// one: only for tests that look past row-level security on purpose (the schema's
-    /// constraint tests, the demo loader, which needs BYPASSRLS).
+    /// constraint tests, the checks that read every organization).
     superuser_url: Option<String>,
     _watchdog: Option<Watchdog>,
     home: Option<PathBuf>,

@@ -98,6 +98,13 @@ fn print(ctx: &Context, report: &Report) {
         report.concurrency,
         report.duration_seconds
     ));
+    if !report.sees_past_rls {
+        ctx.out.line(
+            "the login is subject to row-level security (neither superuser nor BYPASSRLS): \
+             raw statements run with their organization entered, and there is no owner \
+             comparison",
+        );
+    }
     let ms = |v: f64| format!("{v:.3}");
     let rows = report
         .queries

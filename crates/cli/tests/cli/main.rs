@@ -1,6 +1,7 @@
 //! End-to-end tests of the `crmdb` binary: each runs the real program against a real
 //! PostgreSQL, either an embedded cluster of its own or a database from the test harness.
 
+mod admin_login;
 mod audit;
 mod bench;
 mod clusters;

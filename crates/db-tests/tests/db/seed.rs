@@ -2,8 +2,9 @@
 //! organization seeds it atomically; the demo is deterministic, complete, consistent
 //! across organizations, and resumable after an interruption.
 //!
-//! They run as the server's superuser: the demo loader still needs BYPASSRLS to COPY into
-//! tables whose row-level security is forced, and the checks read every organization.
+//! The checks read every organization as the server's superuser. The demo is loaded as the
+//! superuser, and as the admin login of a managed service (neither superuser nor BYPASSRLS),
+//! which must give the same bytes.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use crmdb_demo::{DemoError, DemoOptions, NoProgress, Progress, Table};
 use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Key, Keyring};
 use crmdb_seed::{NewOrganization, SeedError};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Acquire, PgConnection};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -70,15 +72,24 @@ fn demo(organizations: u32, leads_per_org: u32, seed: u64) -> DemoOptions {
 }
 
 async fn load(db: &crmdb_testkit::TestDb, options: &DemoOptions) -> crmdb_demo::DemoReport {
+    load_as(&db.superuser_url().parse().unwrap(), options)
+        .await
+        .unwrap()
+}
+
+/// The demo loaded by the login of `connect`.
+async fn load_as(
+    connect: &PgConnectOptions,
+    options: &DemoOptions,
+) -> Result<crmdb_demo::DemoReport, DemoError> {
     crmdb_demo::load(
-        &db.superuser_url().parse().unwrap(),
+        connect,
         keyring(),
         options,
         Arc::new(NoProgress),
         std::future::pending(),
     )
     .await
-    .unwrap()
 }
 
 #[tokio::test]
@@ -400,6 +411,41 @@ impl Progress for InterruptAfter {
 #[tokio::test]
 async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
     let db = crmdb_testkit::migrated_db().await;
+    interrupt_and_resume(&db, &db.superuser_url().parse().unwrap()).await;
+}
+
+/// The admin login loads through staging tables and never lifts the forcing of row-level
+/// security, not even while an interrupted load rolls back.
+#[tokio::test]
+async fn an_interrupted_demo_as_the_admin_login_resumes_and_keeps_row_level_security_forced() {
+    let db = crmdb_testkit::migrated_db().await;
+    interrupt_and_resume(&db, &db.connect_options()).await;
+    let unforced: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::text FROM pg_class \
+         WHERE relnamespace = 'public'::regnamespace AND relrowsecurity \
+           AND NOT relforcerowsecurity AND relname <> ALL ($1)",
+    )
+    .bind(GLOBAL_TABLES)
+    .fetch_all(&mut db.connect().await)
+    .await
+    .unwrap();
+    assert_eq!(unforced, Vec::<String>::new());
+}
+
+/// The tables whose row-level security is enabled but not forced (migration 0011).
+const GLOBAL_TABLES: [&str; 6] = [
+    "organizations",
+    "users",
+    "user_two_factor",
+    "user_sessions",
+    "auth_tokens",
+    "provider_routes",
+];
+
+/// Interrupts a load by the login of `connect` after two organizations, checks that only
+/// whole organizations remain, resumes it, and compares the result with an uninterrupted
+/// load.
+async fn interrupt_and_resume(db: &crmdb_testkit::TestDb, connect: &PgConnectOptions) {
     let options = demo(12, 50, 11);
     let notify = Arc::new(Notify::new());
     let progress = Arc::new(InterruptAfter {
@@ -407,13 +453,9 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         done: AtomicU32::new(0),
         notify: notify.clone(),
     });
-    let interrupted = crmdb_demo::load(
-        &db.superuser_url().parse().unwrap(),
-        keyring(),
-        &options,
-        progress,
-        async move { notify.notified().await },
-    )
+    let interrupted = crmdb_demo::load(connect, keyring(), &options, progress, async move {
+        notify.notified().await
+    })
     .await;
     let Err(DemoError::Interrupted { loaded, remaining }) = interrupted else {
         panic!("expected an interruption: {interrupted:?}");
@@ -442,10 +484,10 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         "{per_org:?}"
     );
 
-    let resumed = load(&db, &options).await;
+    let resumed = load_as(connect, &options).await.unwrap();
     assert_eq!(resumed.organizations_skipped, loaded);
     assert_eq!(resumed.organizations_loaded, 12 - loaded);
-    let complete = load(&db, &options).await;
+    let complete = load_as(connect, &options).await.unwrap();
     assert_eq!((complete.organizations_loaded, complete.rows), (0, 0));
 
     let fresh = crmdb_testkit::migrated_db().await;
@@ -455,6 +497,71 @@ async fn an_interrupted_demo_keeps_only_whole_organizations_and_resumes() {
         fingerprint(&mut fresh.superuser_connect().await).await,
         "a resumed load ends with the same data as an uninterrupted one"
     );
+}
+
+/// A managed service's admin login (`LOGIN CREATEDB CREATEROLE`, the owner of the
+/// database) loads byte for byte the data a superuser loads, table by table.
+#[tokio::test]
+async fn the_admin_login_loads_the_same_demo_as_a_superuser() {
+    let (by_superuser, by_admin) = (
+        crmdb_testkit::migrated_db().await,
+        crmdb_testkit::migrated_db().await,
+    );
+    let options = demo(3, 60, 5);
+    let superuser_report = load(&by_superuser, &options).await;
+    let admin_report = load_as(&by_admin.connect_options(), &options)
+        .await
+        .unwrap();
+    assert_eq!(admin_report.rows, superuser_report.rows);
+    let expected = fingerprint(&mut by_superuser.superuser_connect().await).await;
+    let actual = fingerprint(&mut by_admin.superuser_connect().await).await;
+    assert_eq!(expected.len(), 40, "every table is compared: {expected:?}");
+    for (expected, actual) in expected.iter().zip(&actual) {
+        assert_eq!(actual, expected, "{} as the admin login", expected.0);
+    }
+}
+
+/// Without `TEMPORARY` the admin login cannot stage rows, and the error names the right and
+/// the statement to ask for, before anything is loaded.
+#[tokio::test]
+async fn without_temporary_the_admin_login_is_told_which_grant_to_ask_for() {
+    let db = crmdb_testkit::migrated_db().await;
+    let mut admin = db.connect().await;
+    let login: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    let database = quote_ident(db.name()).unwrap();
+    sqlx::raw_sql(&format!(
+        "REVOKE TEMPORARY ON DATABASE {database} FROM CURRENT_USER"
+    ))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let refused = load_as(&db.connect_options(), &demo(1, 10, 3)).await;
+    let Err(error @ DemoError::NeedsTemporary { .. }) = refused else {
+        panic!("expected the TEMPORARY error: {refused:?}");
+    };
+    let grant = format!(
+        "GRANT TEMPORARY ON DATABASE {database} TO {}",
+        quote_ident(&login).unwrap()
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains("TEMPORARY right") && message.contains(&grant),
+        "{message}"
+    );
+    let organizations: i64 = sqlx::query_scalar("SELECT count(*) FROM organizations")
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(organizations, 0, "nothing was loaded");
+
+    sqlx::raw_sql(&grant).execute(&mut admin).await.unwrap();
+    let report = load_as(&db.connect_options(), &demo(1, 10, 3))
+        .await
+        .unwrap();
+    assert_eq!(report.organizations_loaded, 1, "the grant is enough");
 }
 
 #[tokio::test]
