@@ -1,8 +1,9 @@
 //! The CRM schema: the migrations embedded in the binary, the model of a live database's
-//! catalog, and the audit of it.
+//! catalog, the audit of it, and the personal-data map its column comments declare.
 
 pub mod audit;
 pub mod catalog;
+pub mod pii;
 pub mod roles;
 
 use crmdb_migrate::{Migrations, SourceError};

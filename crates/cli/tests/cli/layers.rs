@@ -30,7 +30,13 @@ const TOOLING: &[&str] = &[
 /// (`--no-deps`) suffice: nothing outside the workspace needs to be resolved or fetched.
 fn dependency_graph() -> HashMap<String, Vec<String>> {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("running cargo metadata");
