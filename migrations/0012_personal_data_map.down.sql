@@ -186,3 +186,21 @@ COMMENT ON COLUMN whatsapp_configs.phone_number IS 'E.164 number; NULL until kno
 COMMENT ON COLUMN whatsapp_configs.phone_number_id IS 'Meta phone number id; inbound webhooks are routed by it through provider_routes.';
 COMMENT ON COLUMN whatsapp_configs.business_account_id IS NULL;
 COMMENT ON COLUMN whatsapp_configs.encryption_key_id IS 'Id of the AEAD key that sealed the ciphertext columns of this row (key rotation).';
+
+REVOKE UPDATE (changes) ON audit_logs FROM crm_app;
+
+CREATE OR REPLACE FUNCTION audit_logs_append_only() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_OP = 'DELETE'
+     AND NOT EXISTS (SELECT 1 FROM organizations WHERE id = OLD.organization_id) THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+COMMENT ON FUNCTION audit_logs_append_only() IS
+  'BEFORE UPDATE OR DELETE trigger of audit_logs: refuses both, except deletes cascaded from a deleted organization.';

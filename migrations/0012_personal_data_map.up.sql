@@ -247,3 +247,33 @@ Meta phone number id; inbound webhooks are routed by it through provider_routes.
 COMMENT ON COLUMN whatsapp_configs.business_account_id IS 'pii: none';
 COMMENT ON COLUMN whatsapp_configs.encryption_key_id IS 'pii: none
 Id of the AEAD key that sealed the ciphertext columns of this row (key rotation).';
+
+-- Erasure (LGPD art. 18, VI) reaches the audit log: an entry about an erased person keeps who
+-- did what and when, and loses the values it recorded. The log stays append-only otherwise:
+-- the one UPDATE allowed empties `changes` and touches no other column, so it can destroy a
+-- detail but never forge one; the application may update that column alone.
+CREATE OR REPLACE FUNCTION audit_logs_append_only() RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF TG_OP = 'DELETE'
+     AND NOT EXISTS (SELECT 1 FROM organizations WHERE id = OLD.organization_id) THEN
+    RETURN OLD;
+  END IF;
+  IF TG_OP = 'UPDATE' AND NEW.changes = '{}'::jsonb
+     AND (NEW.organization_id, NEW.id, NEW.actor_user_id, NEW.action, NEW.entity_type,
+          NEW.entity_id, NEW.ip, NEW.user_agent, NEW.created_at)
+         IS NOT DISTINCT FROM
+         (OLD.organization_id, OLD.id, OLD.actor_user_id, OLD.action, OLD.entity_type,
+          OLD.entity_id, OLD.ip, OLD.user_agent, OLD.created_at) THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'audit_logs is append-only: % refused', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+COMMENT ON FUNCTION audit_logs_append_only() IS
+  'BEFORE UPDATE OR DELETE trigger of audit_logs: refuses both, except deletes cascaded from a deleted organization and an erasure that empties changes and touches nothing else.';
+
+GRANT UPDATE (changes) ON audit_logs TO crm_app;
