@@ -190,7 +190,7 @@ struct TablePlan {
     owned: Option<String>,
     /// Personal-data columns the application may update, with the expression (over the row
     /// `t`) that blanks each.
-    blanks: Vec<(String, String)>,
+    blanks: Vec<(String, Blank)>,
     /// The exported row as a JSON object: every column the application may read but
     /// secrets (ciphertexts and hashes), which are the organization's, not the subject's.
     row: String,
@@ -204,21 +204,35 @@ fn quote(name: &str) -> Result<String> {
     })
 }
 
-/// The value that blanks a personal-data column: NULL where allowed, else the emptiest
-/// value of its type (an erased text reads `erased`).
-fn blank(column: &str, data_type: &str, not_null: bool) -> String {
-    if !not_null {
-        return "NULL".to_owned();
-    }
-    if data_type.ends_with("[]") {
-        return "'{}'".to_owned();
-    }
-    match data_type {
-        "jsonb" | "json" => format!(
-            "CASE jsonb_typeof({column}::jsonb) WHEN 'array' THEN '[]'::jsonb ELSE '{{}}'::jsonb END"
-        ),
-        _ => "'erased'".to_owned(),
-    }
+/// How a personal-data column is blanked: the value set, and the test that it already is
+/// (so a second erasure counts nothing). NULL where allowed, else the emptiest value of its
+/// type; an erased text reads `erased-<uuid>`, unique because a provider id may be part of a
+/// unique key.
+struct Blank {
+    value: String,
+    is_blank: String,
+}
+
+fn blank(column: &str, data_type: &str, not_null: bool) -> Blank {
+    let (value, is_blank) = if !not_null {
+        ("NULL".to_owned(), format!("{column} IS NULL"))
+    } else if data_type.ends_with("[]") {
+        ("'{}'".to_owned(), format!("{column} = '{{}}'"))
+    } else if data_type == "jsonb" || data_type == "json" {
+        (
+            format!(
+                "CASE jsonb_typeof({column}::jsonb) WHEN 'array' THEN '[]'::jsonb \
+                 ELSE '{{}}'::jsonb END"
+            ),
+            format!("{column}::jsonb IN ('{{}}'::jsonb, '[]'::jsonb)"),
+        )
+    } else {
+        (
+            "'erased-' || gen_random_uuid()".to_owned(),
+            format!("{column}::text LIKE 'erased-%'"),
+        )
+    };
+    Blank { value, is_blank }
 }
 
 /// Whether the application role holds `privilege` on the column, by a grant on the table or
@@ -350,13 +364,13 @@ impl TablePlan {
         let set = self
             .blanks
             .iter()
-            .map(|(c, v)| format!("{c} = {v}"))
+            .map(|(c, b)| format!("{c} = {}", b.value))
             .collect::<Vec<_>>()
             .join(", ");
         let changed = self
             .blanks
             .iter()
-            .map(|(c, v)| format!("t.{c} IS DISTINCT FROM ({v})"))
+            .map(|(_, b)| format!("NOT ({})", b.is_blank))
             .collect::<Vec<_>>()
             .join(" OR ");
         let kept = match &self.owned {
@@ -499,10 +513,16 @@ mod tests {
 
     #[test]
     fn blanks_respect_nullability_and_type() {
-        assert_eq!(blank("\"c\"", "text", false), "NULL");
-        assert_eq!(blank("\"c\"", "text", true), "'erased'");
-        assert_eq!(blank("\"c\"", "text[]", true), "'{}'");
-        assert!(blank("\"c\"", "jsonb", true).contains("jsonb_typeof(\"c\"::jsonb)"));
+        assert_eq!(blank("t.c", "text", false).value, "NULL");
+        assert_eq!(blank("t.c", "text", false).is_blank, "t.c IS NULL");
+        assert_eq!(
+            blank("t.c", "text", true).is_blank,
+            "t.c::text LIKE 'erased-%'"
+        );
+        assert_eq!(blank("t.c", "text[]", true).value, "'{}'");
+        assert!(blank("t.c", "jsonb", true)
+            .value
+            .contains("jsonb_typeof(t.c::jsonb)"));
     }
 
     #[test]
