@@ -5,6 +5,7 @@ pub mod bench;
 pub mod docs;
 pub mod down;
 pub mod migrate;
+pub mod org;
 pub mod privacy;
 pub mod roles;
 pub mod secrets;

@@ -8,6 +8,7 @@ mod layers;
 mod lint;
 mod logging;
 mod migrate;
+mod org;
 mod privacy;
 mod roles;
 mod secrets;

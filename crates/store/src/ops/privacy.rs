@@ -13,20 +13,20 @@
 //! Erasure deletes the leads and the rows that cascade from them, and blanks the
 //! personal-data columns of every other row about the subject (a counted analytics event
 //! stays, without its payload). Table and column names come from the catalog and are
-//! quoted with [`quote_ident`]; every value is bound.
+//! quoted with `crmdb_pg::ident::quote_ident`; every value is bound.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use crmdb_pg::ident::{quote_ident, quote_literal};
 use crmdb_schema::catalog::{OnDelete, Schema, Scope, Table};
 use crmdb_schema::pii::Pii;
 use serde::Serialize;
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::{Tenant, TenantTx, APP_ROLE};
-use crate::error::{Error, Result};
+use crate::catalog_sql::{is_secret, json_object, may, order_by, quote};
+use crate::db::{Tenant, TenantTx};
+use crate::error::Result;
 
 /// Whom a request is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -197,13 +197,6 @@ struct TablePlan {
     order_by: String,
 }
 
-fn quote(name: &str) -> Result<String> {
-    quote_ident(name).map_err(|e| Error::InvalidInput {
-        field: "identifier".into(),
-        rule: e.to_string().into(),
-    })
-}
-
 /// How a personal-data column is blanked: the value set, and the test that it already is
 /// (so a second erasure counts nothing). NULL where allowed, else the emptiest value of its
 /// type; an erased text reads `erased-<uuid>`, unique because a provider id may be part of a
@@ -233,36 +226,6 @@ fn blank(column: &str, data_type: &str, not_null: bool) -> Blank {
         )
     };
     Blank { value, is_blank }
-}
-
-/// Whether the application role holds `privilege` on the column, by a grant on the table or
-/// on the column: the sign-in tokens' hashes, for one, are not even readable.
-fn may(table: &Table, privilege: &str, column: &str) -> bool {
-    table.grants.iter().any(|g| {
-        g.grantee == APP_ROLE
-            && g.privilege == privilege
-            && g.column.as_deref().is_none_or(|c| c == column)
-    })
-}
-
-/// A JSON object of the columns, built in chunks because `jsonb_build_object` takes at most
-/// 100 arguments.
-fn json_object(columns: &[String]) -> Result<String> {
-    let chunks = columns
-        .chunks(40)
-        .map(|chunk| {
-            let pairs = chunk
-                .iter()
-                .map(|c| Ok(format!("{}, t.{}", quote_literal(c), quote(c)?)))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(format!("jsonb_build_object({})", pairs.join(", ")))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(if chunks.is_empty() {
-        "'{}'::jsonb".to_owned()
-    } else {
-        chunks.join(" || ")
-    })
 }
 
 impl TablePlan {
@@ -321,30 +284,16 @@ impl TablePlan {
         let exported: Vec<String> = table
             .columns
             .iter()
-            .filter(|c| {
-                let secret = c.data_type == "bytea"
-                    || c.name.ends_with("_hash")
-                    || c.name.ends_with("_hashes");
-                !secret && may(table, "SELECT", &c.name)
-            })
+            .filter(|c| !is_secret(&c.name, &c.data_type) && may(table, "SELECT", &c.name))
             .map(|c| c.name.clone())
             .collect();
-        let order_by = match table.primary_key() {
-            Some(pk) => pk
-                .columns
-                .iter()
-                .map(|c| Ok(format!("t.{}", quote(c)?)))
-                .collect::<Result<Vec<_>>>()?
-                .join(", "),
-            None => "1".to_owned(),
-        };
         Ok(Some(TablePlan {
             table: quote(&table.name)?,
             about: about.join(" OR "),
             owned: (!owned.is_empty()).then(|| owned.join(" OR ")),
             blanks,
             row: json_object(&exported)?,
-            order_by,
+            order_by: order_by(table)?,
         }))
     }
 
