@@ -42,6 +42,12 @@ enum Command {
     /// Maintain the secrets sealed at rest (`secrets rotate`).
     #[command(subcommand)]
     Secrets(commands::secrets::Command),
+    /// An organization as a whole: export it, or delete it (offboarding).
+    #[command(subcommand)]
+    Org(commands::org::Command),
+    /// LGPD data-subject requests: export and erase everything about one person.
+    #[command(subcommand)]
+    Privacy(commands::privacy::Command),
     /// Time the catalog's hot queries through the data layer and as raw SQL.
     Bench(commands::bench::Args),
     /// Generate the schema documentation (docs/schema/); `--check` exits 1 when it is stale.
@@ -67,6 +73,8 @@ impl Cli {
             Command::Docs(args) => commands::docs::run(args, &ctx).await,
             Command::Roles(command) => commands::roles::run(command, &ctx).await,
             Command::Secrets(command) => commands::secrets::run(command, &ctx).await,
+            Command::Org(command) => commands::org::run(command, &ctx).await,
+            Command::Privacy(command) => commands::privacy::run(command, &ctx).await,
             Command::Bench(args) => commands::bench::run(args, &ctx).await,
         }
     }

@@ -45,6 +45,12 @@ impl Renderer {
         Ok(())
     }
 
+    /// A document that is JSON whatever the flags (a privacy export): printed as such.
+    pub fn document<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        emit(&serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+
     /// The error that ended the command, on standard error: one paragraph (`error: what
     /// failed: why: …`), or under `--json` one JSON object `{"error": …, "causes": […]}`.
     pub fn error(&self, error: &anyhow::Error) {

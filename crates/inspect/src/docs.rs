@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use crmdb_lint::MigrationFile;
 use crmdb_migrate::Migrations;
 use crmdb_schema::catalog::{ConstraintKind, Grant, Schema, Table};
+use crmdb_schema::pii;
 
 use crate::error::Error;
 
@@ -355,7 +356,7 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         }
     );
     out.push_str(
-        "## Columns\n\n| column | type | null | default | comment |\n|---|---|---|---|---|\n",
+        "## Columns\n\n| column | type | null | default | personal data | comment |\n|---|---|---|---|---|---|\n",
     );
     for c in &table.columns {
         let default = match (&c.default, &c.generated) {
@@ -365,12 +366,13 @@ fn table_page(schema: &Schema, table: &Table, domain: Option<&Domain>) -> String
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             c.name,
             code_cell(&c.data_type),
             if c.not_null { "not null" } else { "null" },
             default,
-            cell(c.comment.as_deref().unwrap_or_default())
+            c.pii().map(|p| p.as_str()).unwrap_or_default(),
+            cell(pii::description(c.comment.as_deref()))
         );
     }
     section(

@@ -40,6 +40,10 @@ const ENTER: &str = "SELECT set_config('role', $1, true), \
                      set_config($2, $3, true), \
                      set_config($4, $5, true)";
 
+/// The isolation of a read that must see every table at the same instant; it must be the
+/// transaction's first statement.
+const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
 /// What a connection goes back to the pool without: session-level settings and role.
 /// (`role` is not among the settings `RESET ALL` resets.)
 const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
@@ -172,6 +176,19 @@ impl Db {
     ) -> Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
         enter(&mut tx, role, organization_id, user_id).await?;
+        Ok(tx)
+    }
+
+    /// A read-only, repeatable-read transaction in `role` and the organization: one snapshot
+    /// for a read of every table (an organization's export), consistent across them.
+    pub(crate) async fn begin_snapshot(
+        &self,
+        role: &'static str,
+        organization_id: Uuid,
+    ) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
+        enter(&mut tx, role, Some(organization_id), None).await?;
         Ok(tx)
     }
 

@@ -45,6 +45,14 @@ pub enum Error {
     #[error(transparent)]
     Seed(crmdb_seed::SeedError),
 
+    /// A file of an export could not be written.
+    #[error("could not write {}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// Anything the database reported that has no meaning in the CRM's terms: connection
     /// loss, timeouts, permissions. The last resort, never a constraint violation.
     #[error("database error: {0}")]

@@ -10,6 +10,7 @@
 //! - [`models`]: a typed row for every table, enums for every closed set;
 //! - [`ops`]: the operations, one module per area;
 //! - [`sealing`] and [`rotation`]: secrets sealed at rest and their re-sealing under a new key;
+//! - [`offboarding`]: the organization as a whole, for the operator: find, export, delete;
 //! - [`hot`]: the SQL of the schema catalog's hot queries, shared with `crmdb bench`;
 //! - [`Error`]: not found (naming one of the [`entity`] names), conflict (naming the
 //!   constraint), invalid input (naming the field and rule), forbidden.
@@ -35,10 +36,12 @@
 //! # }
 //! ```
 
+mod catalog_sql;
 mod db;
 mod error;
 pub mod hot;
 pub mod models;
+pub mod offboarding;
 pub mod ops;
 pub mod rotation;
 pub mod sealing;

@@ -6,6 +6,8 @@ pub mod clusters;
 pub mod docs;
 pub mod down;
 pub mod migrate;
+pub mod org;
+pub mod privacy;
 pub mod roles;
 pub mod secrets;
 pub mod seed;

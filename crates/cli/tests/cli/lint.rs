@@ -10,7 +10,7 @@ fn migrations_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations")
 }
 
-/// A copy of the repository's migrations with the issue's `0012_lead_priority`, which locks
+/// A copy of the repository's migrations with the issue's `0013_lead_priority`, which locks
 /// `leads`, a table of 0004, for writes.
 fn with_lead_priority() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -19,7 +19,7 @@ fn with_lead_priority() -> tempfile::TempDir {
         fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
     }
     fs::write(
-        dir.path().join("0012_lead_priority.up.sql"),
+        dir.path().join("0013_lead_priority.up.sql"),
         "ALTER TABLE leads ADD CONSTRAINT fk_leads_owner\n    FOREIGN KEY (organization_id, \
          assigned_to) REFERENCES organization_members (organization_id, user_id);\n\
          CREATE INDEX idx_leads_organization_id_created_at ON leads (organization_id, created_at);\n\
@@ -60,7 +60,7 @@ fn lint_of_the_set_and_of_the_file_alone_both_find_the_later_files_locks() {
     let whole = lint(&set);
     assert_eq!(whole.status.code(), Some(1), "{}", stderr(&whole));
     assert_eq!(rules(&whole), LEAD_PRIORITY_RULES);
-    let alone = lint(&[dir.path().join("0012_lead_priority.up.sql")]);
+    let alone = lint(&[dir.path().join("0013_lead_priority.up.sql")]);
     assert_eq!(alone.status.code(), Some(1));
     assert_eq!(stdout(&alone), stdout(&whole));
 }
@@ -70,7 +70,7 @@ fn lint_of_a_landed_file_alone_and_of_the_embedded_set_is_clean() {
     let alone = success(lint(&[migrations_dir().join("0004_crm_core.up.sql")]));
     assert_eq!(stdout(&alone), "ok: 1 file(s) lint clean\n");
     let embedded = success(lint(&[]));
-    assert_eq!(stdout(&embedded), "ok: 11 file(s) lint clean\n");
+    assert_eq!(stdout(&embedded), "ok: 12 file(s) lint clean\n");
 }
 
 #[test]

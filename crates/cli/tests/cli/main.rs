@@ -10,6 +10,8 @@ mod layers;
 mod lint;
 mod logging;
 mod migrate;
+mod org;
+mod privacy;
 mod roles;
 mod secrets;
 mod seed;

@@ -3,6 +3,7 @@
 
 use crmdb_schema::audit::{self, AuditReport, Rule, NOT_SECRET};
 use crmdb_schema::catalog::Schema;
+use crmdb_schema::pii::{self, Pii};
 use crmdb_testkit::TestDb;
 
 async fn audit(db: &TestDb) -> AuditReport {
@@ -249,6 +250,8 @@ async fn secret_columns_fires_on_clear_text_and_on_text_ciphertext() {
     let report = audit_broken(
         "ALTER TABLE whatsapp_configs ADD COLUMN api_token text;
          ALTER TABLE whatsapp_configs ADD COLUMN extra_ciphertext text;
+         COMMENT ON COLUMN whatsapp_configs.api_token IS 'pii: none';
+         COMMENT ON COLUMN whatsapp_configs.extra_ciphertext IS 'pii: none';
          GRANT SELECT (api_token) ON whatsapp_configs TO crm_readonly;",
     )
     .await;
@@ -268,6 +271,69 @@ async fn secret_columns_fires_on_clear_text_and_on_text_ciphertext() {
             ),
         ]
     );
+}
+
+#[tokio::test]
+async fn personal_data_fires_on_an_unclassified_column_and_an_unknown_class() {
+    let report = audit_broken(
+        "ALTER TABLE leads ADD COLUMN customer_cpf text;
+         ALTER TABLE leads ADD COLUMN birth_date date;
+         COMMENT ON COLUMN leads.birth_date IS 'pii: birthday';
+         ALTER TABLE tags ADD COLUMN notes text;
+         COMMENT ON COLUMN tags.notes IS 'pii: content\nWhat the tag is for.';",
+    )
+    .await;
+    assert_eq!(
+        found(&report),
+        [
+            (
+                "leads",
+                Rule::PersonalData,
+                "column birth_date declares the unknown personal-data class \"birthday\"; use \
+                 one of contact, identifier, content, none"
+            ),
+            (
+                "leads",
+                Rule::PersonalData,
+                "column customer_cpf may hold personal data (its name has \"cpf\") but its \
+                 comment declares no classification: start it with a line \
+                 `pii: contact|identifier|content|none`"
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_column_of_the_migrated_schema_that_may_hold_personal_data_is_classified() {
+    let db = crmdb_testkit::migrated_db().await;
+    let schema = Schema::read(&mut db.connect().await).await.unwrap();
+    let mut classified = 0;
+    for table in schema.tables.values() {
+        for column in &table.columns {
+            if pii::suspicion(&column.name, &column.data_type).is_some() {
+                assert!(column.pii().is_some(), "{}.{}", table.name, column.name);
+                classified += 1;
+            }
+        }
+    }
+    assert_eq!(
+        classified, 150,
+        "every text, JSON, inet and array column, and users.email_verified_at"
+    );
+    let leads = &schema.tables["leads"];
+    for (column, class) in [
+        ("name", Pii::Contact),
+        ("email", Pii::Contact),
+        ("phone", Pii::Contact),
+        ("custom_fields", Pii::Content),
+        ("status", Pii::None),
+    ] {
+        assert_eq!(
+            leads.column(column).unwrap().pii(),
+            Some(class),
+            "leads.{column}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -33,6 +33,24 @@ async fn generation_is_deterministic() {
 }
 
 #[tokio::test]
+async fn a_column_page_shows_its_personal_data_class_apart_from_its_comment() {
+    let files = render(&schema(&crmdb_testkit::migrated_db().await).await);
+    let leads = &files["tables/leads.md"];
+    assert!(leads.contains("| column | type | null | default | personal data | comment |"));
+    assert!(
+        leads.contains("| email | `text` | null |  | contact |  |"),
+        "{leads}"
+    );
+    let users = &files["tables/users.md"];
+    assert!(
+        users.contains(
+            "| phone | `text` | null |  | contact | E.164 phone number (+5511999999999). |"
+        ),
+        "{users}"
+    );
+}
+
+#[tokio::test]
 async fn check_catches_a_stale_missing_or_extra_page() {
     let files = render(&schema(&crmdb_testkit::migrated_db().await).await);
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,8 @@ mod docs;
 mod drift;
 mod harness;
 mod migrate;
+mod org;
+mod privacy;
 mod privileges;
 mod restore;
 mod schema;

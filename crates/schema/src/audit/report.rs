@@ -45,6 +45,9 @@ pub enum Rule {
     UpdatedAtTrigger,
     /// A column named like a secret stores a hash, a ciphertext (`bytea`) or a hint.
     SecretColumns,
+    /// A column whose name or type suggests personal data declares its classification
+    /// (`pii: contact|identifier|content|none`) on the first line of its comment.
+    PersonalData,
     /// No index duplicates another, or is a leading prefix of another.
     RedundantIndex,
     /// Constraints, indexes and triggers are named `pk_`, `fk_`, `uq_`, `ck_`, `ex_`, `idx_`,
@@ -72,6 +75,7 @@ impl Rule {
             Rule::Rls => "rls",
             Rule::UpdatedAtTrigger => "updated_at_trigger",
             Rule::SecretColumns => "secret_columns",
+            Rule::PersonalData => "personal_data",
             Rule::RedundantIndex => "redundant_index",
             Rule::Naming => "naming",
             Rule::Roles => "roles",

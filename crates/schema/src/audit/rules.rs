@@ -9,6 +9,7 @@ mod fixture;
 mod fk_index;
 mod naming;
 mod owners;
+mod personal_data;
 mod privileges;
 mod redundant_index;
 mod rls;
@@ -31,6 +32,7 @@ const RULES: &[(Rule, Check)] = &[
     (Rule::Rls, rls::check),
     (Rule::UpdatedAtTrigger, updated_at_trigger::check),
     (Rule::SecretColumns, secret_columns::check),
+    (Rule::PersonalData, personal_data::check),
     (Rule::RedundantIndex, redundant_index::check),
     (Rule::Naming, naming::check),
 ];

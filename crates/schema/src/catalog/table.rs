@@ -46,6 +46,17 @@ pub struct Column {
     pub comment: Option<String>,
 }
 
+impl Column {
+    /// The personal-data class the comment declares; `None` when it declares none (or one the
+    /// audit's `personal_data` rule rejects).
+    pub fn pii(&self) -> Option<crate::pii::Pii> {
+        match crate::pii::classify(self.comment.as_deref()) {
+            crate::pii::Classified::Classified { pii, .. } => Some(pii),
+            _ => None,
+        }
+    }
+}
+
 /// Whether a table belongs to one organization or to the whole system, as its comment says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

@@ -15,6 +15,7 @@ pub mod members;
 pub mod notes;
 pub mod organizations;
 pub mod pipelines;
+pub mod privacy;
 pub mod tasks;
 pub mod templates;
 pub mod webhooks;

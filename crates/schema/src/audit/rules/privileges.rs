@@ -164,9 +164,11 @@ fn model(table: &Table) -> Vec<Grant> {
             grant(OWNER, SELECT, Whole),
             grant(OWNER, &["UPDATE"], Only(&["accepted_at"])),
         ],
-        // The audit log is append-only for the application.
+        // The audit log is append-only for the application, but for an erasure emptying
+        // `changes` (its trigger refuses any other update).
         "audit_logs" => vec![
             grant(APP, &["SELECT", "INSERT"], Whole),
+            grant(APP, &["UPDATE"], Only(&["changes"])),
             grant(READONLY, SELECT, Whole),
         ],
         _ if tenant => vec![
