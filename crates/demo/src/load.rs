@@ -1,10 +1,13 @@
 //! The loader: streams the generated organizations into every table with `COPY`, one
-//! transaction per organization, on parallel connections. An interrupted load leaves only
-//! complete organizations behind, and a re-run with the same seed skips them (resumable).
-//! For a login that row-level security applies to (a managed service's admin), the forced
-//! tables' rows go through temporary staging tables with the organization entered, and
-//! land byte for byte as a superuser's direct COPY would put them.
+//! transaction per organization, chunk by chunk as the generator hands them over (so
+//! memory does not grow with the organization), on parallel connections. An interrupted
+//! load cancels its running statements on the server, leaves only complete organizations
+//! behind, and a re-run with the same seed skips them (resumable). For a login that
+//! row-level security applies to (a managed service's admin), the forced tables' rows go
+//! through temporary staging tables with the organization entered, and land byte for byte
+//! as a superuser's direct COPY would put them.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,10 +17,10 @@ use crmdb_seed::data::Defaults;
 use serde::Serialize;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
-use tokio::sync::{mpsc, watch, Mutex};
+use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
-use crate::generate::{self, OrgData, PlanRef, Shared, BASE};
+use crate::generate::{self, Chunk, OrgHeader, PlanRef, Shared, BASE, LEADS_PER_CHUNK};
 use crate::tables::Table;
 use crate::{db, DemoError};
 
@@ -80,6 +83,17 @@ pub struct DemoReport {
 /// progress and notice an interrupt often.
 const CHUNK: usize = 1 << 20;
 
+/// The bound on every statement of an organization's transaction. The largest is a
+/// chunk's COPY (or staged INSERT) of communications, about 12,000 rows with their
+/// foreign-key checks, which takes well under a second with sound statistics; two minutes
+/// is a hundred times that on a slow or busy server, and only a pathological plan or a
+/// lock held elsewhere reaches it, which then fails the load instead of hanging it.
+const STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = '120s'";
+
+/// How often the running statements are cancelled again after an interrupt, to catch a
+/// statement that started just after the previous cancel.
+const CANCEL_EVERY: Duration = Duration::from_millis(200);
+
 /// Loads the demo: the plan catalogue first, then every organization of `demo` that is
 /// not in the database yet, each in its own transaction. When `interrupt` completes, the
 /// organizations in flight are rolled back and the load ends with
@@ -139,39 +153,28 @@ pub async fn load(
             stop_tx.send_replace(true);
         })
     };
+    let backends = Arc::new(std::sync::Mutex::new(Vec::<i32>::new()));
+    let canceller = tokio::spawn(cancel_on_stop(
+        options.clone(),
+        stop_rx.clone(),
+        backends.clone(),
+    ));
     let connections = demo.connections.max(1);
-    let (data_tx, data_rx) = mpsc::channel::<OrgData>(connections);
-    let producer = {
-        let shared = shared.clone();
-        let stop_rx = stop_rx.clone();
-        tokio::spawn(async move {
-            for header in pending {
-                if *stop_rx.borrow() {
-                    break;
-                }
-                let shared = shared.clone();
-                let Ok(data) =
-                    tokio::task::spawn_blocking(move || generate::generate(&shared, header)).await
-                else {
-                    break;
-                };
-                if data_tx.send(data).await.is_err() {
-                    break;
-                }
-            }
-        })
-    };
-    let data_rx = Arc::new(Mutex::new(data_rx));
+    let queue = Arc::new(std::sync::Mutex::new(VecDeque::from(pending)));
     let mut workers = Vec::with_capacity(connections);
     for _ in 0..connections {
-        let options = options.clone();
-        let data_rx = data_rx.clone();
-        let stop_rx = stop_rx.clone();
+        let context = WorkerContext {
+            options: options.clone(),
+            staged: staged.clone(),
+            shared: shared.clone(),
+            queue: queue.clone(),
+            stop: stop_rx.clone(),
+            progress: progress.clone(),
+            backends: backends.clone(),
+        };
         let stop_tx = stop_tx.clone();
-        let progress = progress.clone();
-        let staged = staged.clone();
         workers.push(tokio::spawn(async move {
-            let result = worker(&options, &staged, data_rx, stop_rx, progress).await;
+            let result = worker(context).await;
             if result.is_err() {
                 stop_tx.send_replace(true);
             }
@@ -203,7 +206,7 @@ pub async fn load(
             }
         }
     }
-    producer.abort();
+    canceller.abort();
     watcher.abort();
     if let Some(error) = failure {
         return Err(match error {
@@ -320,6 +323,37 @@ async fn staged_tables(conn: &mut PgConnection) -> Result<Vec<bool>, DemoError> 
     Ok(staged)
 }
 
+/// Cancels the statements running on the load's connections once the load stops, and
+/// again every [`CANCEL_EVERY`] until the workers are gone (the caller aborts this task
+/// then): a COPY's foreign-key checks or a staged `INSERT … SELECT` may run for long on
+/// the server, and dropping the client would not stop them. A login may cancel its own
+/// backends, so this needs no privilege beyond the load's own.
+async fn cancel_on_stop(
+    options: PgConnectOptions,
+    mut stop: watch::Receiver<bool>,
+    backends: Arc<std::sync::Mutex<Vec<i32>>>,
+) {
+    if stop.wait_for(|&stopped| stopped).await.is_err() {
+        return;
+    }
+    let Ok(mut conn) = PgConnection::connect_with(&options).await else {
+        return;
+    };
+    loop {
+        let pids = backends.lock().map(|pids| pids.clone()).unwrap_or_default();
+        if !pids.is_empty() {
+            // Best effort: the connections close anyway, and a failed cancel leaves the
+            // statement to its statement_timeout.
+            sqlx::query("SELECT pg_cancel_backend(pid) FROM unnest($1::int4[]) AS pid")
+                .bind(&pids)
+                .execute(&mut conn)
+                .await
+                .ok();
+        }
+        tokio::time::sleep(CANCEL_EVERY).await;
+    }
+}
+
 /// What one connection loaded.
 struct WorkerStats {
     organizations: u32,
@@ -330,140 +364,218 @@ struct WorkerStats {
 
 type WorkerResult = Result<WorkerStats, (WorkerStats, DemoError)>;
 
-/// Loads organizations from the queue until it is empty or the load stops.
-async fn worker(
-    options: &PgConnectOptions,
-    staged: &[bool],
-    queue: Arc<Mutex<mpsc::Receiver<OrgData>>>,
+/// What every worker shares.
+struct WorkerContext {
+    options: PgConnectOptions,
+    staged: Arc<Vec<bool>>,
+    shared: Arc<Shared>,
+    queue: Arc<std::sync::Mutex<VecDeque<OrgHeader>>>,
     stop: watch::Receiver<bool>,
     progress: Arc<dyn Progress>,
-) -> WorkerResult {
+    /// The backend pids of the workers' connections, for [`cancel_on_stop`].
+    backends: Arc<std::sync::Mutex<Vec<i32>>>,
+}
+
+fn interrupted() -> DemoError {
+    DemoError::Interrupted {
+        loaded: 0,
+        remaining: 0,
+    }
+}
+
+/// Loads organizations from the queue until it is empty or the load stops.
+async fn worker(context: WorkerContext) -> WorkerResult {
     let mut stats = WorkerStats {
         organizations: 0,
         raced: 0,
         tables: vec![(0, Duration::ZERO); Table::ALL.len()],
     };
-    let mut conn = match PgConnection::connect_with(options).await {
+    let mut conn = match PgConnection::connect_with(&context.options).await {
         Ok(conn) => conn,
         Err(e) => return Err((stats, db("connecting to the database")(e))),
     };
-    let staging = staged.contains(&true);
-    for (table, _) in Table::ALL.iter().zip(staged).filter(|(_, &s)| s) {
-        if let Err(e) = crmdb_pg::simple_query(&mut conn, table.staging().create).await {
-            return Err((
-                stats,
-                db(format!("creating the staging table of {}", table.name()))(e),
-            ));
-        }
+    let pid: i32 = match sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut conn)
+        .await
+    {
+        Ok(pid) => pid,
+        Err(e) => return Err((stats, db("reading the backend pid")(e))),
+    };
+    if let Ok(mut pids) = context.backends.lock() {
+        pids.push(pid);
+    }
+    let result = work(&mut conn, &context, &mut stats).await;
+    // Closing (not just dropping) the connection ends its backend before the load returns.
+    conn.close().await.ok();
+    if let Ok(mut pids) = context.backends.lock() {
+        pids.retain(|&p| p != pid);
+    }
+    match result {
+        Ok(()) => Ok(stats),
+        Err(error) => Err((stats, error)),
+    }
+}
+
+async fn work(
+    conn: &mut PgConnection,
+    context: &WorkerContext,
+    stats: &mut WorkerStats,
+) -> Result<(), DemoError> {
+    let staging = context.staged.contains(&true);
+    for (table, _) in Table::ALL
+        .iter()
+        .zip(context.staged.iter())
+        .filter(|(_, &s)| s)
+    {
+        crmdb_pg::simple_query(&mut *conn, table.staging().create)
+            .await
+            .map_err(db(format!(
+                "creating the staging table of {}",
+                table.name()
+            )))?;
     }
     loop {
-        if *stop.borrow() {
-            return Err((
-                stats,
-                DemoError::Interrupted {
-                    loaded: 0,
-                    remaining: 0,
-                },
-            ));
+        if *context.stop.borrow() {
+            return Err(interrupted());
         }
-        let next = queue.lock().await.recv().await;
-        let Some(data) = next else {
+        let next = context.queue.lock().ok().and_then(|mut q| q.pop_front());
+        let Some(header) = next else {
             break;
         };
-        match load_organization(
-            &mut conn,
-            &data,
-            staged,
-            &stop,
-            progress.as_ref(),
-            &mut stats.tables,
-        )
-        .await
-        {
+        match load_organization(conn, context, header, &mut stats.tables).await {
             Ok(true) => {
                 stats.organizations += 1;
-                progress.organization_done();
+                context.progress.organization_done();
             }
             Ok(false) => stats.raced += 1,
-            Err(error) => return Err((stats, error)),
+            Err(_) if *context.stop.borrow() => return Err(interrupted()),
+            Err(error) => return Err(error),
         }
     }
     if staging {
-        if let Err(e) = crmdb_pg::simple_query(&mut conn, "DISCARD TEMP").await {
-            return Err((stats, db("dropping the staging tables")(e)));
-        }
+        crmdb_pg::simple_query(&mut *conn, "DISCARD TEMP")
+            .await
+            .map_err(db("dropping the staging tables"))?;
     }
-    conn.close().await.ok();
-    Ok(stats)
+    Ok(())
 }
 
-/// One organization, all tables, one transaction: committed whole or not at all. False
-/// when another load (a concurrent `crmdb up`) committed the organization first. With
-/// staged tables the transaction enters the organization, so that the policies admit
-/// exactly its rows.
+/// One organization, all tables, one transaction: committed whole or not at all. Its
+/// chunks are generated on a blocking thread, at most one ahead of the one being sent.
+/// False when another load (a concurrent `crmdb up`) committed the organization first.
+/// With staged tables the transaction enters the organization, so that the policies
+/// admit exactly its rows.
 async fn load_organization(
     conn: &mut PgConnection,
-    data: &OrgData,
-    staged: &[bool],
-    stop: &watch::Receiver<bool>,
-    progress: &dyn Progress,
+    context: &WorkerContext,
+    header: OrgHeader,
+    stats: &mut [(u64, Duration)],
+) -> Result<bool, DemoError> {
+    let organization_id = header.id;
+    let (chunk_tx, mut chunks) = mpsc::channel::<Chunk>(1);
+    let generator = {
+        let shared = context.shared.clone();
+        let stop = context.stop.clone();
+        tokio::task::spawn_blocking(move || {
+            generate::stream(
+                &shared,
+                header,
+                LEADS_PER_CHUNK,
+                &mut |chunk| chunk_tx.blocking_send(chunk).is_ok(),
+                &|| *stop.borrow(),
+            )
+        })
+    };
+    let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
+    sqlx::query(STATEMENT_TIMEOUT)
+        .execute(&mut *tx)
+        .await
+        .map_err(db("setting the statement timeout"))?;
+    if context.staged.contains(&true) {
+        crmdb_pg::tenancy::set_organization(&mut tx, organization_id)
+            .await
+            .map_err(db("entering the organization"))?;
+    }
+    let mut first = true;
+    while let Some(chunk) = chunks.recv().await {
+        let loaded = load_chunk(&mut tx, context, &chunk, first, stats).await?;
+        if !loaded {
+            tx.rollback().await.ok();
+            return Ok(false);
+        }
+        first = false;
+    }
+    let complete = generator
+        .await
+        .map_err(|e| DemoError::Generator(e.to_string()))?;
+    if !complete || *context.stop.borrow() {
+        tx.rollback().await.ok();
+        return Err(interrupted());
+    }
+    tx.commit()
+        .await
+        .map_err(db(format!("committing organization {organization_id}")))?;
+    Ok(true)
+}
+
+/// One chunk of an organization, table by table in load order. False when the
+/// organization's own row is already there (only the first chunk has it).
+async fn load_chunk(
+    tx: &mut PgConnection,
+    context: &WorkerContext,
+    chunk: &Chunk,
+    first: bool,
     stats: &mut [(u64, Duration)],
 ) -> Result<bool, DemoError> {
     let doing = |table: Table| {
         format!(
             "loading {} of organization {}",
             table.name(),
-            data.organization_id
+            chunk.organization_id
         )
     };
-    let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
-    if staged.contains(&true) {
-        crmdb_pg::tenancy::set_organization(&mut tx, data.organization_id)
-            .await
-            .map_err(db("entering the organization"))?;
-    }
     for (i, table) in Table::ALL.into_iter().enumerate() {
-        let buf = &data.tables[i];
+        let buf = &chunk.tables[i];
         if buf.rows == 0 {
             continue;
         }
         let started = Instant::now();
-        let staging = staged[i].then(|| table.staging());
+        let staging = context.staged[i].then(|| table.staging());
         let mut copy = tx
             .copy_in_raw(staging.map_or(table.copy_sql(), |s| s.copy))
             .await
             .map_err(db(doing(table)))?;
         let mut offset = 0;
         while offset < buf.bytes.len() {
-            if *stop.borrow() {
+            if *context.stop.borrow() {
                 copy.abort("interrupted").await.ok();
-                tx.rollback().await.ok();
-                return Err(DemoError::Interrupted {
-                    loaded: 0,
-                    remaining: 0,
-                });
+                return Err(interrupted());
             }
             let end = chunk_end(&buf.bytes, offset);
-            let chunk = &buf.bytes[offset..end];
-            copy.send(chunk).await.map_err(db(doing(table)))?;
-            progress.rows(table, chunk.iter().filter(|&&b| b == b'\n').count() as u64);
+            let part = &buf.bytes[offset..end];
+            copy.send(part).await.map_err(db(doing(table)))?;
+            context
+                .progress
+                .rows(table, part.iter().filter(|&&b| b == b'\n').count() as u64);
             offset = end;
         }
         let copied = copy.finish().await.map(drop);
         let stored = match (copied, staging) {
-            (Ok(()), Some(staging)) => sqlx::query(staging.insert)
-                .execute(&mut *tx)
-                .await
-                .map(drop),
+            (Ok(()), Some(staging)) => match sqlx::query(staging.insert).execute(&mut *tx).await {
+                Ok(_) => crmdb_pg::simple_query(&mut *tx, staging.clear)
+                    .await
+                    .map(drop),
+                Err(e) => Err(e),
+            },
             (copied, _) => copied,
         };
         match stored {
             Ok(()) => {}
             Err(e)
-                if table == Table::Organizations
+                if first
+                    && table == Table::Organizations
                     && crmdb_pg::sqlstate::is(&e, &[crmdb_pg::sqlstate::UNIQUE_VIOLATION]) =>
             {
-                tx.rollback().await.ok();
                 return Ok(false);
             }
             Err(e) => return Err(db(doing(table))(e)),
@@ -471,10 +583,6 @@ async fn load_organization(
         stats[i].0 += buf.rows;
         stats[i].1 += started.elapsed();
     }
-    tx.commit().await.map_err(db(format!(
-        "committing organization {}",
-        data.organization_id
-    )))?;
     Ok(true)
 }
 
