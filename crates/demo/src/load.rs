@@ -95,12 +95,13 @@ pub struct PresentOrganization {
 /// progress and notice an interrupt often.
 const CHUNK: usize = 1 << 20;
 
-/// The bound on every statement of an organization's transaction. The largest is a
-/// chunk's COPY (or staged INSERT) of communications, about 12,000 rows with their
-/// foreign-key checks, which takes well under a second with sound statistics; two minutes
-/// is a hundred times that on a slow or busy server, and only a pathological plan or a
-/// lock held elsewhere reaches it, which then fails the load instead of hanging it.
-const STATEMENT_TIMEOUT: &str = "SET LOCAL statement_timeout = '120s'";
+/// The bound on every statement of the load, set on each of its connections. The largest
+/// is a chunk's COPY (or staged INSERT … SELECT) of communications, about 24,000 rows
+/// with their foreign-key checks, which takes about a second with sound statistics; two
+/// minutes is over a hundred times that, on a slow or busy server too, and only a
+/// pathological plan or a lock held elsewhere reaches it, which then fails the load
+/// instead of leaving it running on the server.
+const STATEMENT_TIMEOUT: &str = "120s";
 
 /// How often the running statements are cancelled again after an interrupt, to catch a
 /// statement that started just after the previous cancel.
@@ -121,6 +122,9 @@ pub async fn load(
     interrupt: impl Future<Output = ()> + Send + 'static,
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
+    let options = &options
+        .clone()
+        .options([("statement_timeout", STATEMENT_TIMEOUT)]);
     let mut conn = PgConnection::connect_with(options)
         .await
         .map_err(db("connecting to the database"))?;
@@ -529,10 +533,6 @@ async fn load_organization(
         })
     };
     let mut tx = conn.begin().await.map_err(db("starting a transaction"))?;
-    sqlx::query(STATEMENT_TIMEOUT)
-        .execute(&mut *tx)
-        .await
-        .map_err(db("setting the statement timeout"))?;
     if context.staged.contains(&true) {
         crmdb_pg::tenancy::set_organization(&mut tx, organization_id)
             .await

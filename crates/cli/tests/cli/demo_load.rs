@@ -96,7 +96,8 @@ fn sigint(pid: u32) {
 /// Waits for the process to exit, failing only when it hangs; returns its exit code and
 /// standard error.
 fn exit_code(mut child: Child) -> (i32, String) {
-    let deadline = Instant::now() + GENEROUS;
+    let signalled = Instant::now();
+    let deadline = signalled + GENEROUS;
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().ok();
@@ -104,6 +105,10 @@ fn exit_code(mut child: Child) -> (i32, String) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    eprintln!(
+        "exited {:.2} s after SIGINT",
+        signalled.elapsed().as_secs_f64()
+    );
     let output = child.wait_with_output().unwrap();
     (output.status.code().unwrap_or(-1), stderr(&output))
 }
