@@ -96,7 +96,7 @@ pub struct PresentOrganization {
 const CHUNK: usize = 1 << 20;
 
 /// The bound on every statement of the load, set on each of its connections. The largest
-/// is a chunk's COPY (or staged INSERT … SELECT) of communications, about 24,000 rows
+/// is a chunk's COPY (or staged INSERT … SELECT) of communications, about 23,000 rows
 /// with their foreign-key checks, which takes about a second with sound statistics; two
 /// minutes is over a hundred times that, on a slow or busy server too, and only a
 /// pathological plan or a lock held elsewhere reaches it, which then fails the load
@@ -125,58 +125,36 @@ pub async fn load(
     let options = &options
         .clone()
         .options([("statement_timeout", STATEMENT_TIMEOUT)]);
-    let mut conn = PgConnection::connect_with(options)
-        .await
-        .map_err(db("connecting to the database"))?;
-    let staged = Arc::new(staged_tables(&mut conn).await?);
-    let base = chrono::DateTime::from_timestamp_millis(BASE);
-    crmdb_seed::seed_globals_at(&mut conn, base).await?;
-    let plans = plans(&mut conn).await?;
-
-    let headers: Vec<_> = (0..demo.organizations)
-        .map(|i| generate::header(demo.seed, i))
-        .collect();
-    let ids: Vec<Uuid> = headers.iter().map(|h| h.id).collect();
-    let present: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = ANY($1)")
-        .bind(&ids)
-        .fetch_all(&mut conn)
-        .await
-        .map_err(db("looking for organizations already loaded"))?;
-    let mut already_present = Vec::with_capacity(present.len());
-    for header in headers.iter().filter(|h| present.contains(&h.id)) {
-        already_present.push(PresentOrganization {
-            position: header.index + 1,
-            id: header.id,
-            leads: count_leads(&mut conn, header.id).await?,
-        });
-    }
-    conn.close().await.ok();
-    let pending: Vec<_> = headers
-        .into_iter()
-        .filter(|h| !present.contains(&h.id))
-        .collect();
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let _watcher = AbortOnDrop(tokio::spawn({
+        let stop_tx = stop_tx.clone();
+        async move {
+            interrupt.await;
+            stop_tx.send_replace(true);
+        }
+    }));
+    // The preparation's statements are short reads and one idempotent insert: on an
+    // interrupt it is dropped, and closing its connection ends them.
+    let prepared = tokio::select! {
+        prepared = prepare(options, keyring, demo) => prepared?,
+        _ = stop_rx.wait_for(|&stopped| stopped) => {
+            return Err(DemoError::Interrupted {
+                loaded: 0,
+                remaining: demo.organizations,
+            });
+        }
+    };
+    let Prepared {
+        staged,
+        shared,
+        pending,
+        already_present,
+    } = prepared;
     let skipped = demo.organizations - pending.len() as u32;
     let to_load = pending.len() as u32;
     progress.start(to_load, skipped);
 
-    let defaults = Defaults::embedded()?.clone();
-    let (seed, leads) = (demo.seed, demo.leads_per_org);
-    let shared =
-        tokio::task::spawn_blocking(move || Shared::new(keyring, defaults, plans, seed, leads))
-            .await
-            .map_err(|e| DemoError::Generator(e.to_string()))?
-            .map_err(|e| DemoError::Generator(e.to_string()))?;
-    let shared = Arc::new(shared);
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let stop_tx = Arc::new(stop_tx);
-    let watcher = {
-        let stop_tx = stop_tx.clone();
-        tokio::spawn(async move {
-            interrupt.await;
-            stop_tx.send_replace(true);
-        })
-    };
     let backends = Arc::new(std::sync::Mutex::new(Vec::<i32>::new()));
     let canceller = tokio::spawn(cancel_on_stop(
         options.clone(),
@@ -231,7 +209,6 @@ pub async fn load(
         }
     }
     canceller.abort();
-    watcher.abort();
     if let Some(error) = failure {
         return Err(match error {
             DemoError::Interrupted { .. } => DemoError::Interrupted {
@@ -276,6 +253,77 @@ pub async fn load(
             0.0
         },
         tables,
+    })
+}
+
+/// What the load needs before its first organization.
+struct Prepared {
+    staged: Arc<Vec<bool>>,
+    shared: Arc<Shared>,
+    /// The organizations of the seed not in the database yet.
+    pending: Vec<OrgHeader>,
+    already_present: Vec<PresentOrganization>,
+}
+
+/// Aborts its task when dropped, on every way out of [`load`].
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The staged tables, the plan catalogue (seeded first), which organizations of the seed
+/// are already there with how many leads, and the parts every organization shares.
+async fn prepare(
+    options: &PgConnectOptions,
+    keyring: crmdb_secrets::Keyring,
+    demo: &DemoOptions,
+) -> Result<Prepared, DemoError> {
+    let mut conn = PgConnection::connect_with(options)
+        .await
+        .map_err(db("connecting to the database"))?;
+    let staged = Arc::new(staged_tables(&mut conn).await?);
+    let base = chrono::DateTime::from_timestamp_millis(BASE);
+    crmdb_seed::seed_globals_at(&mut conn, base).await?;
+    let plans = plans(&mut conn).await?;
+
+    let headers: Vec<_> = (0..demo.organizations)
+        .map(|i| generate::header(demo.seed, i))
+        .collect();
+    let ids: Vec<Uuid> = headers.iter().map(|h| h.id).collect();
+    let present: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM organizations WHERE id = ANY($1)")
+        .bind(&ids)
+        .fetch_all(&mut conn)
+        .await
+        .map_err(db("looking for organizations already loaded"))?;
+    let mut already_present = Vec::with_capacity(present.len());
+    for header in headers.iter().filter(|h| present.contains(&h.id)) {
+        already_present.push(PresentOrganization {
+            position: header.index + 1,
+            id: header.id,
+            leads: count_leads(&mut conn, header.id).await?,
+        });
+    }
+    conn.close().await.ok();
+    let pending: Vec<_> = headers
+        .into_iter()
+        .filter(|h| !present.contains(&h.id))
+        .collect();
+
+    let defaults = Defaults::embedded()?.clone();
+    let (seed, leads) = (demo.seed, demo.leads_per_org);
+    let shared =
+        tokio::task::spawn_blocking(move || Shared::new(keyring, defaults, plans, seed, leads))
+            .await
+            .map_err(|e| DemoError::Generator(e.to_string()))?
+            .map_err(|e| DemoError::Generator(e.to_string()))?;
+    Ok(Prepared {
+        staged,
+        shared: Arc::new(shared),
+        pending,
+        already_present,
     })
 }
 

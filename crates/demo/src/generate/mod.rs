@@ -93,7 +93,7 @@ pub struct OrgHeader {
     rng: ChaCha8Rng,
 }
 
-/// Leads per chunk: about 25 rows and 8 KB of COPY text each, so a chunk is some 16 MB,
+/// Leads per chunk: about 26 rows and 9 KB of COPY text each, so a chunk is some 18 MB,
 /// large enough to amortise a COPY per table, small enough that an interrupt is noticed
 /// within a fraction of a second.
 pub const LEADS_PER_CHUNK: u32 = 2_000;
