@@ -12,7 +12,8 @@ pub mod words;
 
 pub use generate::{BASE, DEMO_PASSWORD};
 pub use load::{
-    is_fresh_database, load, DemoOptions, DemoReport, NoProgress, Progress, TableStats,
+    is_fresh_database, load, DemoOptions, DemoReport, NoProgress, PresentOrganization, Progress,
+    TableStats,
 };
 pub use tables::Table;
 

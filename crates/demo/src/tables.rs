@@ -14,6 +14,9 @@ pub struct Staging {
     /// Moves the staged rows into the table; the table's own defaults fill what the COPY
     /// leaves out, as they would for a direct COPY.
     pub insert: &'static str,
+    /// Empties the staging table for the organization's next chunk (its rows are only
+    /// deleted at commit otherwise, and would be moved twice).
+    pub clear: &'static str,
 }
 
 /// Writes the [`Table`] enum and its statements from one line per table (variant, name,
@@ -58,6 +61,7 @@ macro_rules! tables {
                             "INSERT INTO ", $name, " (", $columns, ") SELECT ", $columns,
                             " FROM demo_staging_", $name
                         ),
+                        clear: concat!("TRUNCATE demo_staging_", $name),
                     },)*
                 }
             }

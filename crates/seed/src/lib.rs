@@ -13,6 +13,20 @@ pub use defaults::{
     NewOrganization, SeedReport,
 };
 
+/// The bound on every statement of the seeds. The largest is the defaults of one
+/// organization, a few dozen rows inserted by primary key, which takes milliseconds; a
+/// minute is far above that on any server, and ends a seed that waits on a lock held
+/// elsewhere or whose client died instead of leaving it running.
+pub const STATEMENT_TIMEOUT: &str = "60s";
+
+/// `options` with the seeds' statement bound ([`STATEMENT_TIMEOUT`]), for the connection
+/// the seeds run on.
+pub fn bounded(options: &sqlx::postgres::PgConnectOptions) -> sqlx::postgres::PgConnectOptions {
+    options
+        .clone()
+        .options([("statement_timeout", STATEMENT_TIMEOUT)])
+}
+
 /// What can go wrong while seeding.
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {

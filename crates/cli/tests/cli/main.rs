@@ -5,6 +5,7 @@ mod admin_login;
 mod audit;
 mod bench;
 mod clusters;
+mod demo_load;
 mod errors;
 mod layers;
 mod lint;

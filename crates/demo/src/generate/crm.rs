@@ -53,35 +53,51 @@ struct Lead {
 }
 
 impl Gen<'_> {
-    pub(super) fn crm(&mut self, mut refs: OrgRefs) {
-        let count = self.shared.leads_per_org as usize;
+    /// Lead `index` (in creation order) and its rows; returns its source. The creation
+    /// time is the next of `times`, so leads come out oldest first; later leads are more
+    /// frequent (a growing business): the square root skews the times toward BASE.
+    pub(super) fn lead_at(
+        &mut self,
+        refs: &mut OrgRefs,
+        times: &mut super::SortedTimes,
+        index: u32,
+    ) -> &'static str {
         let start = self.org_created + 7 * DAY;
-        // Later leads are more frequent (a growing business): sqrt skews toward BASE.
-        let mut created: Vec<i64> = (0..count)
-            .map(|_| {
-                let u: f64 = rand::Rng::gen(&mut self.rng);
-                start + ((BASE - DAY - start) as f64 * u.sqrt()) as i64
-            })
-            .collect();
-        created.sort_unstable();
-        let mut imported = [0u32; 3];
-        for (i, at) in created.into_iter().enumerate() {
-            let source = self.lead(&mut refs, at, i == 0);
-            match source {
-                "facebook_ads" => imported[0] += 1,
-                "google_ads" => imported[1] += 1,
-                "linkedin" => imported[2] += 1,
-                _ => {}
+        let u = times.next(&mut self.rng);
+        let created = start + ((BASE - DAY - start) as f64 * u.sqrt()) as i64;
+        if index % 20 == 19 {
+            self.background_jobs(1);
+        }
+        let templates = self.templates_for_lead(refs, index);
+        self.lead(refs, created, index == 0, &templates)
+    }
+
+    /// The templates lead `index` is sent, each at most once: selection sampling spreads
+    /// each template's remaining uses over the remaining leads, so the counts decided
+    /// up front are met exactly, in O(1) memory. The first lead always gets the first
+    /// template.
+    fn templates_for_lead(&mut self, refs: &mut OrgRefs, index: u32) -> Vec<(Uuid, usize)> {
+        let leads_left = self.shared.leads_per_org - index;
+        let mut chosen = Vec::new();
+        for t in 0..refs.templates.len() {
+            let forced = index == 0 && t == 0;
+            let left = refs.unused[t];
+            if left > 0 && (forced || rand::Rng::gen_range(&mut self.rng, 0..leads_left) < left) {
+                refs.unused[t] -= 1;
+                chosen.push(refs.templates[t]);
             }
         }
-        self.templates(&refs);
-        self.marketing_integrations(imported);
-        self.background_jobs(5 + count / 20);
-        self.logins();
+        chosen
     }
 
     /// One lead and its rows; returns its source.
-    fn lead(&mut self, refs: &mut OrgRefs, created: i64, complete: bool) -> &'static str {
+    fn lead(
+        &mut self,
+        refs: &OrgRefs,
+        created: i64,
+        complete: bool,
+        templates: &[(Uuid, usize)],
+    ) -> &'static str {
         let org = self.org;
         let id = self.id(created);
         let (first, name) = self.person();
@@ -150,7 +166,7 @@ impl Gen<'_> {
         // Activity runs from creation for up to four months, never past BASE.
         let horizon = (created + 120 * DAY).min(BASE);
         let stage_changed = self.stage_history(refs, &lead, horizon);
-        let last_contact = self.communications(refs, &lead, horizon);
+        let last_contact = self.communications(refs, &lead, horizon, templates);
         self.notes(&lead, horizon);
         self.tasks(&lead);
         self.lead_tags(refs, &lead);
@@ -284,8 +300,16 @@ impl Gen<'_> {
     }
 
     /// About ten messages, calls and meetings; returns the last contact's time.
-    fn communications(&mut self, refs: &mut OrgRefs, lead: &Lead, horizon: i64) -> Option<i64> {
-        let count = 6 + self.below(9);
+    /// About ten messages, calls and meetings, among them one outbound message per
+    /// template in `templates`; returns the last contact's time.
+    fn communications(
+        &mut self,
+        refs: &OrgRefs,
+        lead: &Lead,
+        horizon: i64,
+        templates: &[(Uuid, usize)],
+    ) -> Option<i64> {
+        let count = 6 + self.below(9) + templates.len();
         let mut times: Vec<i64> = (0..count)
             .map(|_| {
                 Self::working_hours(self.between(lead.created, horizon)).clamp(lead.created, BASE)
@@ -294,39 +318,36 @@ impl Gen<'_> {
         times.sort_unstable();
         let user = lead.assignee.map(|m| self.members[m].user_id);
         let agent_first = self.members[lead.assignee.unwrap_or(0)].first;
-        let mut templated_once = false;
+        let mut pending = templates.iter().copied();
+        let mut templated_left = templates.len();
         for (k, &at) in times.iter().enumerate() {
-            let channel = if lead.complete && k == 1 {
-                "meeting"
+            // The templated messages take places after the lead's first contact and its
+            // first answer, chosen by selection sampling among the places left.
+            let templated = k >= 2
+                && templated_left > 0
+                && rand::Rng::gen_range(&mut self.rng, 0..count - k) < templated_left;
+            let template = if templated {
+                templated_left -= 1;
+                pending.next()
             } else {
-                CHANNELS[self.weighted(&CHANNEL_WEIGHTS)]
+                None
+            };
+            let channel = match template {
+                Some((_, t)) => match self.shared.defaults.templates[t].channel.as_str() {
+                    "whatsapp" => "whatsapp",
+                    "email" => "email",
+                    "sms" => "sms",
+                    _ => self.pick(&["whatsapp", "email", "sms"]),
+                },
+                None if lead.complete && k == 1 => "meeting",
+                None => CHANNELS[self.weighted(&CHANNEL_WEIGHTS)],
             };
             // Leads reach out first; later, about four in ten contacts are theirs.
-            let inbound = channel != "meeting" && (k == 0 || self.chance(0.4));
-            let mut template = None;
-            let content: Option<String> = match channel {
-                "whatsapp" | "sms" | "email"
-                    if !inbound && (self.chance(0.3) || (lead.complete && !templated_once)) =>
-                {
-                    let matching: Vec<(Uuid, usize)> = refs
-                        .templates
-                        .iter()
-                        .copied()
-                        .filter(|&(_, t)| {
-                            let c = self.shared.defaults.templates[t].channel.as_str();
-                            c == channel || c == "any"
-                        })
-                        .collect();
-                    if matching.is_empty() {
-                        Some(self.pick(&self.w.outbound_messages).to_owned())
-                    } else {
-                        let (id, t) = matching[self.below(matching.len())];
-                        template = Some((id, t));
-                        templated_once = true;
-                        Some(self.render_template(t, lead, agent_first, at))
-                    }
-                }
-                "whatsapp" | "sms" => Some(
+            let inbound =
+                template.is_none() && channel != "meeting" && (k == 0 || self.chance(0.4));
+            let content: Option<String> = match (channel, template) {
+                (_, Some((_, t))) => Some(self.render_template(t, lead, agent_first, at)),
+                ("whatsapp" | "sms", None) => Some(
                     self.pick(if inbound {
                         &self.w.inbound_messages
                     } else {
@@ -334,7 +355,7 @@ impl Gen<'_> {
                     })
                     .to_owned(),
                 ),
-                "email" => {
+                ("email", None) => {
                     let subject = self.pick(&self.w.email_subjects);
                     let body = self.pick(if inbound {
                         &self.w.inbound_messages
@@ -350,7 +371,7 @@ impl Gen<'_> {
                         )
                     })
                 }
-                "phone" => Some(self.pick(&self.w.call_summaries).to_owned()),
+                ("phone", None) => Some(self.pick(&self.w.call_summaries).to_owned()),
                 _ => Some(format!(
                     "Reunião com {}{}",
                     lead.first,
@@ -454,8 +475,7 @@ impl Gen<'_> {
                     &Ts(updated),
                 ],
             );
-            if let Some((template_id, t)) = template {
-                refs.usage[t] += 1;
+            if let Some((template_id, _)) = template {
                 let replied = times.get(k + 1).is_some();
                 self.template_usage(template_id, lead, user, at, replied);
             }
@@ -943,7 +963,7 @@ impl Gen<'_> {
     }
 
     /// Sign-ins of the members over the last month.
-    fn logins(&mut self) {
+    pub(super) fn logins(&mut self) {
         for m in 0..self.members.len() {
             let user = self.members[m].user_id;
             for _ in 0..4 + self.below(8) {

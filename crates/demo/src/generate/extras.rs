@@ -34,7 +34,7 @@ impl Gen<'_> {
         for (i, stage) in self.shared.defaults.pipeline.stages.iter().enumerate() {
             let id = stage_id(org, &stage.name);
             stages.push(id);
-            self.data.tables[Table::PipelineStages as usize].row(&[
+            self.tables[Table::PipelineStages as usize].row(&[
                 &org,
                 &id,
                 &pipeline,
@@ -58,10 +58,12 @@ impl Gen<'_> {
         let calendars = self.calendar_integrations();
         let webhooks = self.webhook_subscriptions();
         self.api_keys();
+        let usage = self.template_usage_counts(templates.len());
         OrgRefs {
             pipeline,
             stages,
-            usage: vec![0; templates.len()],
+            unused: usage.clone(),
+            usage,
             templates,
             tags,
             calendars,
@@ -69,7 +71,22 @@ impl Gen<'_> {
         }
     }
 
-    /// The default templates, written last: their usage counts are known by then.
+    /// How often the leads use each template: between 3 and 25 uses per 100 leads, and
+    /// the first template at least once (the first lead uses it, so that
+    /// `template_usage_stats` has rows whatever the size).
+    fn template_usage_counts(&mut self, templates: usize) -> Vec<u32> {
+        let leads = self.shared.leads_per_org;
+        (0..templates)
+            .map(|t| {
+                let rate: f64 = rand::Rng::gen_range(&mut self.rng, 0.03..0.25);
+                let uses = (f64::from(leads) * rate).round() as u32;
+                let least = u32::from(t == 0 && leads > 0);
+                uses.clamp(least, leads)
+            })
+            .collect()
+    }
+
+    /// The default templates, with the usage counts the leads will reach.
     pub(super) fn templates(&mut self, refs: &OrgRefs) {
         let (org, created) = (self.org, Ts(self.org_created));
         for (&(id, index), &usage) in refs.templates.iter().zip(&refs.usage) {
@@ -79,7 +96,7 @@ impl Gen<'_> {
                 Some(_) => (whatsapp_components(&t.content), Some("approved")),
                 None => (serde_json::json!([]), None),
             };
-            self.data.tables[Table::MessageTemplates as usize].row(&[
+            self.tables[Table::MessageTemplates as usize].row(&[
                 &org,
                 &id,
                 &t.name,

@@ -1,6 +1,9 @@
 //! The demo-data generator: everything of one organization, from its seed and index
-//! alone, written as COPY rows per table. No wall clock: time runs up to [`BASE`], and ids
-//! are UUIDv7 of the generated timestamps with seeded random bits.
+//! alone, written as COPY rows per table and handed out in chunks (the organization's own
+//! rows first, then a few thousand leads at a time with everything hanging off them, then
+//! the rows that count the leads), so its memory does not grow with the organization. No
+//! wall clock: time runs up to [`BASE`], and ids are UUIDv7 of the generated timestamps
+//! with seeded random bits.
 
 mod billing;
 mod crm;
@@ -90,13 +93,21 @@ pub struct OrgHeader {
     rng: ChaCha8Rng,
 }
 
-/// The COPY rows of one organization, per table in load order.
-pub struct OrgData {
+/// Leads per chunk: about 26 rows and 9 KB of COPY text each, so a chunk is some 18 MB,
+/// large enough to amortise a COPY per table, small enough that an interrupt is noticed
+/// within a fraction of a second.
+pub const LEADS_PER_CHUNK: u32 = 2_000;
+
+/// A part of one organization's COPY rows, per table in load order. Loaded in order, the
+/// chunks of an organization satisfy every foreign key as they arrive.
+pub struct Chunk {
     pub organization_id: Uuid,
+    /// Leads in this chunk (the first and the last chunk have none).
+    pub leads: u32,
     pub tables: Vec<CopyBuf>,
 }
 
-impl OrgData {
+impl Chunk {
     pub fn rows(&self) -> u64 {
         self.tables.iter().map(|t| t.rows).sum()
     }
@@ -135,8 +146,19 @@ pub fn header(seed: u64, index: u32) -> OrgHeader {
     }
 }
 
-/// Generates every row of the organization.
-pub fn generate(shared: &Shared, header: OrgHeader) -> OrgData {
+/// Generates every row of the organization, handing each chunk to `emit` as soon as it
+/// is complete: first the organization, its people, billing and every organization-wide
+/// row the leads refer to; then [`LEADS_PER_CHUNK`] leads at a time with all their rows;
+/// last the rows that count the leads. Stops early, returning false, when `emit` returns
+/// false or `stopped` says so (checked between leads). The rows do not depend on the chunk
+/// size: concatenated, the chunks of any size are the same bytes.
+pub fn stream(
+    shared: &Shared,
+    header: OrgHeader,
+    leads_per_chunk: u32,
+    emit: &mut dyn FnMut(Chunk) -> bool,
+    stopped: &dyn Fn() -> bool,
+) -> bool {
     let w = words();
     let mut gen = Gen {
         shared,
@@ -147,10 +169,7 @@ pub fn generate(shared: &Shared, header: OrgHeader) -> OrgData {
         org_created: header.created,
         city: (w.cities[0].0, w.cities[0].1, w.cities[0].2),
         rng: header.rng,
-        data: OrgData {
-            organization_id: header.id,
-            tables: Table::ALL.iter().map(|_| CopyBuf::default()).collect(),
-        },
+        tables: empty_tables(),
         members: Vec::new(),
         sellers: Vec::new(),
         seq: 0,
@@ -159,9 +178,94 @@ pub fn generate(shared: &Shared, header: OrgHeader) -> OrgData {
     gen.organization();
     gen.people();
     gen.billing();
-    let org = gen.org_defaults();
-    gen.crm(org);
-    gen.data
+    let mut refs = gen.org_defaults();
+    gen.templates(&refs);
+    if !emit(gen.take(0)) {
+        return false;
+    }
+    let count = shared.leads_per_org;
+    let mut times = SortedTimes::new(count);
+    let mut imported = [0u32; 3];
+    let mut index = 0;
+    while index < count {
+        let end = index.saturating_add(leads_per_chunk.max(1)).min(count);
+        for i in index..end {
+            if i % 64 == 0 && stopped() {
+                return false;
+            }
+            match gen.lead_at(&mut refs, &mut times, i) {
+                "facebook_ads" => imported[0] += 1,
+                "google_ads" => imported[1] += 1,
+                "linkedin" => imported[2] += 1,
+                _ => {}
+            }
+        }
+        if stopped() || !emit(gen.take(end - index)) {
+            return false;
+        }
+        index = end;
+    }
+    gen.marketing_integrations(imported);
+    gen.background_jobs(5);
+    gen.logins();
+    !stopped() && emit(gen.take(0))
+}
+
+/// Every row of the organization in one piece (tests and the dump example).
+pub fn generate(shared: &Shared, header: OrgHeader) -> Chunk {
+    let organization_id = header.id;
+    let mut tables = empty_tables();
+    stream(
+        shared,
+        header,
+        LEADS_PER_CHUNK,
+        &mut |chunk| {
+            for (all, part) in tables.iter_mut().zip(chunk.tables) {
+                all.bytes.extend_from_slice(&part.bytes);
+                all.rows += part.rows;
+            }
+            true
+        },
+        &|| false,
+    );
+    Chunk {
+        organization_id,
+        leads: shared.leads_per_org,
+        tables,
+    }
+}
+
+fn empty_tables() -> Vec<CopyBuf> {
+    Table::ALL.iter().map(|_| CopyBuf::default()).collect()
+}
+
+/// The creation times of an organization's leads, drawn in increasing order one at a time
+/// (O(1) memory whatever the count): the order statistics of `n` uniforms, each the
+/// previous one moved up by the minimum of the uniforms still to come (`1 − V^(1/r)` of
+/// the remaining range, for a uniform `V` and `r` left), then skewed like the earlier
+/// sorted draws.
+struct SortedTimes {
+    remaining: u32,
+    u: f64,
+}
+
+impl SortedTimes {
+    fn new(count: u32) -> SortedTimes {
+        SortedTimes {
+            remaining: count,
+            u: 0.0,
+        }
+    }
+
+    /// The next uniform order statistic in `[0, 1)`, never smaller than the previous one.
+    fn next(&mut self, rng: &mut ChaCha8Rng) -> f64 {
+        let v: f64 = rng.gen();
+        let r = f64::from(self.remaining.max(1));
+        self.remaining = self.remaining.saturating_sub(1);
+        self.u += (1.0 - self.u) * (1.0 - (1.0 - v).powf(1.0 / r));
+        self.u = self.u.min(1.0 - f64::EPSILON);
+        self.u
+    }
 }
 
 /// A member of the organization, as the rest of its data refers to it.
@@ -180,7 +284,11 @@ struct OrgRefs {
     stages: Vec<Uuid>,
     /// (template id, index in the defaults)
     templates: Vec<(Uuid, usize)>,
+    /// Per template: how many times the leads use it, decided before the first lead so
+    /// that its row (which the uses refer to) carries its final count.
     usage: Vec<u32>,
+    /// Per template: uses not yet given to a lead.
+    unused: Vec<u32>,
     tags: Vec<Uuid>,
     /// Per member index: its calendar integration, if any.
     calendars: Vec<Option<Uuid>>,
@@ -197,7 +305,8 @@ struct Gen<'a> {
     /// (city, state, area code) of the organization.
     city: (&'static str, &'static str, &'static str),
     rng: ChaCha8Rng,
-    data: OrgData,
+    /// The rows of the chunk being generated, per table in load order.
+    tables: Vec<CopyBuf>,
     members: Vec<Member>,
     /// Indexes of the active members who work leads.
     sellers: Vec<usize>,
@@ -207,7 +316,16 @@ struct Gen<'a> {
 
 impl Gen<'_> {
     fn row(&mut self, table: Table, fields: &[&dyn Field]) {
-        self.data.tables[table as usize].row(fields);
+        self.tables[table as usize].row(fields);
+    }
+
+    /// The rows generated since the last chunk, as a chunk of `leads` leads.
+    fn take(&mut self, leads: u32) -> Chunk {
+        Chunk {
+            organization_id: self.org,
+            leads,
+            tables: std::mem::replace(&mut self.tables, empty_tables()),
+        }
     }
 
     fn id(&mut self, at: i64) -> Uuid {
@@ -475,5 +593,85 @@ mod tests {
             .iter()
             .zip(&again.tables)
             .all(|(a, b)| a.bytes == b.bytes));
+    }
+
+    fn shared(leads: u32) -> Shared {
+        let keyring = Keyring::new(vec![crmdb_secrets::Key::from_bytes([1; 32])]).unwrap();
+        let plans = vec![PlanRef {
+            code: "pro".into(),
+            id: Uuid::from_u128(1),
+            price_cents: 29900,
+            yearly: false,
+        }];
+        Shared::new(keyring, Defaults::load().unwrap(), plans, 9, leads).unwrap()
+    }
+
+    #[test]
+    fn chunks_of_any_size_give_the_same_rows_and_leads_come_oldest_first() {
+        let shared = shared(45);
+        let whole = generate(&shared, header(9, 3));
+        let mut chunks = Vec::new();
+        let complete = stream(
+            &shared,
+            header(9, 3),
+            7,
+            &mut |chunk| {
+                chunks.push(chunk);
+                true
+            },
+            &|| false,
+        );
+        assert!(complete);
+        let leads: Vec<u32> = chunks.iter().map(|c| c.leads).collect();
+        assert_eq!(leads, [0, 7, 7, 7, 7, 7, 7, 3, 0]);
+        for (i, table) in Table::ALL.iter().enumerate() {
+            let joined: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| c.tables[i].bytes.iter().copied())
+                .collect();
+            assert!(joined == whole.tables[i].bytes, "{}", table.name());
+        }
+        let created_at = |line: &str| line.split('\t').nth(21).unwrap().to_owned();
+        let leads = std::str::from_utf8(&whole.tables[Table::Leads as usize].bytes).unwrap();
+        let times: Vec<String> = leads.lines().map(created_at).collect();
+        assert_eq!(times.len(), 45);
+        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    }
+
+    #[test]
+    fn a_stop_ends_the_stream_between_chunks() {
+        let shared = shared(10_000);
+        let mut chunks = 0;
+        let complete = stream(
+            &shared,
+            header(9, 0),
+            100,
+            &mut |_| {
+                chunks += 1;
+                chunks < 3
+            },
+            &|| false,
+        );
+        assert!(!complete);
+        assert_eq!(chunks, 3);
+    }
+
+    #[test]
+    fn sorted_times_increase_and_stay_below_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut times = SortedTimes::new(1_000_000);
+        let mut previous = 0.0;
+        let mut sum = 0.0;
+        for _ in 0..1_000_000 {
+            let u = times.next(&mut rng);
+            assert!(u >= previous && u < 1.0);
+            previous = u;
+            sum += u;
+        }
+        let mean = sum / 1_000_000.0;
+        assert!(
+            (mean - 0.5).abs() < 0.01,
+            "uniform order statistics: {mean}"
+        );
     }
 }

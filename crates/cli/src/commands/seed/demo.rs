@@ -13,8 +13,8 @@ use crate::exit::Exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Organizations to load.
-    #[arg(long, default_value_t = 10)]
+    /// Organizations to load (positions 1 to N of the seed).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     orgs: u32,
     /// Leads per organization (about 25 rows of other tables come with each).
     #[arg(long, default_value_t = 200)]
@@ -66,16 +66,22 @@ fn print_report(ctx: &Context, report: &DemoReport) -> anyhow::Result<()> {
     if ctx.out.is_json() {
         return ctx.out.json(report);
     }
+    let loaded = if report.organizations_loaded > 0 {
+        format!(
+            "{} organization(s) loaded with {} leads each",
+            report.organizations_loaded, report.leads_per_org
+        )
+    } else {
+        "0 organization(s) loaded".to_owned()
+    };
     ctx.out.line(format!(
-        "demo:       seed {}, {} organization(s) loaded, {} already present, {} leads each",
-        report.seed,
-        report.organizations_loaded,
-        report.organizations_skipped,
-        report.leads_per_org
+        "demo:       seed {}, {loaded}, {} already present",
+        report.seed, report.organizations_skipped
     ));
+    for line in describe_present(report) {
+        ctx.out.line(line);
+    }
     if report.organizations_loaded == 0 {
-        ctx.out
-            .line("nothing changed: every organization of this seed is already loaded");
         return Ok(());
     }
     let mut rows: Vec<Vec<String>> = report
@@ -98,6 +104,61 @@ fn print_report(ctx: &Context, report: &DemoReport) -> anyhow::Result<()> {
     ctx.out.table(&["table", "rows", "rows/s"], rows);
     ctx.out.line(format!("loaded in {:.1} s", report.seconds));
     Ok(())
+}
+
+/// What is already there, in runs of consecutive organizations with the same number of
+/// leads, and whether `--leads-per-org` changes anything for them (it does not: a present
+/// organization is never reloaded). Ends with "nothing changed" when nothing was loaded.
+fn describe_present(report: &DemoReport) -> Vec<String> {
+    let mut runs: Vec<(u32, u32, u64)> = Vec::new();
+    for org in &report.already_present {
+        match runs.last_mut() {
+            Some((_, last, leads)) if *last + 1 == org.position && *leads == org.leads => {
+                *last = org.position;
+            }
+            _ => runs.push((org.position, org.position, org.leads)),
+        }
+    }
+    let mut lines: Vec<String> = runs
+        .iter()
+        .map(|&(first, last, leads)| {
+            let leads = if leads == 1 {
+                "1 lead".to_owned()
+            } else {
+                format!("{leads} leads")
+            };
+            if first == last {
+                format!(
+                    "present:    organization {first} of seed {} is already loaded with {leads}",
+                    report.seed
+                )
+            } else {
+                format!(
+                    "present:    organizations {first}–{last} of seed {} are already loaded with {leads} each",
+                    report.seed
+                )
+            }
+        })
+        .collect();
+    let differ = report
+        .already_present
+        .iter()
+        .any(|org| org.leads != u64::from(report.leads_per_org));
+    if differ {
+        lines.push(format!(
+            "note:       --leads-per-org {} changes nothing for organizations already loaded: \
+             use another --seed for new organizations",
+            report.leads_per_org
+        ));
+    }
+    if report.organizations_loaded == 0 {
+        lines.push(if differ || report.already_present.is_empty() {
+            "nothing changed".to_owned()
+        } else {
+            "nothing changed: every organization asked for is already loaded".to_owned()
+        });
+    }
+    lines
 }
 
 /// One bar for the organizations and one spinner per table, on standard error; hidden

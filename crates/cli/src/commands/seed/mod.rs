@@ -32,7 +32,7 @@ pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
 
 async fn run_defaults(ctx: &Context) -> anyhow::Result<()> {
     let database = ctx.database().await?;
-    let mut conn = sqlx::PgConnection::connect_with(&database.options)
+    let mut conn = sqlx::PgConnection::connect_with(&crmdb_seed::bounded(&database.options))
         .await
         .context("could not connect to the database")?;
     let report = crmdb_seed::seed_all(&mut conn)
@@ -129,7 +129,7 @@ pub async fn seed_for_up(
     options: &sqlx::postgres::PgConnectOptions,
     demo: bool,
 ) -> anyhow::Result<UpSeed> {
-    let mut conn = sqlx::PgConnection::connect_with(options)
+    let mut conn = sqlx::PgConnection::connect_with(&crmdb_seed::bounded(options))
         .await
         .context("could not connect to seed the database")?;
     let fresh = crmdb_demo::is_fresh_database(&mut conn)
