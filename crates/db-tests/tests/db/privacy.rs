@@ -43,6 +43,8 @@ struct CatalogTable {
     personal: Vec<String>,
     text_columns: Vec<String>,
     entity_ref: bool,
+    /// `column table` for each foreign key to another table's `id`, other than `leads`.
+    id_refs: Vec<String>,
 }
 
 async fn catalog(conn: &mut PgConnection) -> Vec<CatalogTable> {
@@ -59,7 +61,12 @@ async fn catalog(conn: &mut PgConnection) -> Vec<CatalogTable> {
                       AND NOT a.attisdropped
                       AND (a.atttypid IN ('text'::regtype, 'jsonb'::regtype, 'json'::regtype, 'inet'::regtype)
                            OR a.attndims > 0)) AS text_columns,
-                EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'entity_id') AS entity_ref
+                EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'entity_id') AS entity_ref,
+                ARRAY(SELECT a.attname::text || ' ' || f.confrelid::regclass::text FROM pg_constraint f
+                      JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = f.conkey[array_length(f.conkey, 1)]
+                      JOIN pg_attribute r ON r.attrelid = f.confrelid AND r.attnum = f.confkey[array_length(f.confkey, 1)]
+                      WHERE f.conrelid = c.oid AND f.contype = 'f' AND r.attname = 'id'
+                        AND f.confrelid <> 'leads'::regclass) AS id_refs
          FROM pg_class c
          JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
          JOIN pg_constraint pk ON pk.conrelid = c.oid AND pk.contype = 'p'
@@ -77,6 +84,7 @@ async fn catalog(conn: &mut PgConnection) -> Vec<CatalogTable> {
             personal: r.get("personal"),
             text_columns: r.get("text_columns"),
             entity_ref: r.get("entity_ref"),
+            id_refs: r.get("id_refs"),
         })
         .collect()
 }
@@ -114,6 +122,27 @@ async fn expected(
         }
         if table.entity_ref {
             tests.push("(t.entity_type = 'lead' AND t.entity_id = ANY($2))".to_owned());
+        }
+        // A row that references a row pointing at the leads is about them too.
+        for reference in &table.id_refs {
+            let (column, parent) = reference.split_once(' ').unwrap();
+            let Some(parent) = tables.iter().find(|t| t.name == parent) else {
+                continue;
+            };
+            if parent.lead_columns.is_empty() {
+                continue;
+            }
+            let parent_tests: Vec<String> = parent
+                .lead_columns
+                .iter()
+                .map(|c| format!("p.{} = ANY($2)", q(c)))
+                .collect();
+            tests.push(format!(
+                "t.{} IN (SELECT p.id FROM {} p WHERE p.organization_id = $1 AND ({}))",
+                q(column),
+                q(parent.name.as_str()),
+                parent_tests.join(" OR ")
+            ));
         }
         for c in &table.personal {
             tests.push(format!(

@@ -4,7 +4,8 @@
 //! new table or column joins without a change here:
 //!
 //! - the subject's leads (by id, by e-mail case-insensitively, or by the phone's digits);
-//! - rows of every table with a foreign key to `leads` that points at one of them;
+//! - rows of every table with a foreign key to `leads` that points at one of them, and rows
+//!   that reference such a row (training data drawn from the subject's AI conversation);
 //! - rows that name a lead through an `(entity_type, entity_id)` pair (the audit log);
 //! - rows whose personal-data columns (the map of migration 0012: `pii: contact`,
 //!   `identifier` or `content`) contain one of the subject's e-mails, phones or lead ids
@@ -245,26 +246,56 @@ fn blank(column: &str, data_type: &str, not_null: bool) -> Blank {
     Blank { value, is_blank }
 }
 
+/// The columns of `table` that reference `target`'s `id` (through its foreign keys), each
+/// with the foreign key's `ON DELETE`.
+fn id_references<'t>(table: &'t Table, target: &str) -> Vec<(&'t str, OnDelete)> {
+    table
+        .foreign_keys()
+        .filter(|(_, fk)| fk.table == target)
+        .filter_map(|(constraint, fk)| {
+            let at = fk.columns.iter().position(|c| c == "id")?;
+            Some((constraint.columns[at].as_str(), fk.on_delete))
+        })
+        .collect()
+}
+
 impl TablePlan {
-    fn of(table: &Table) -> Result<Option<TablePlan>> {
+    fn of(table: &Table, schema: &Schema) -> Result<Option<TablePlan>> {
         let mut about = Vec::new();
         let mut owned = Vec::new();
         if table.name == "leads" {
             owned.push("t.id = ANY($2)".to_owned());
         }
-        for (constraint, fk) in table.foreign_keys() {
-            if fk.table != "leads" {
-                continue;
-            }
-            let Some(at) = fk.columns.iter().position(|c| c == "id") else {
-                continue;
-            };
-            let test = format!("t.{} = ANY($2)", quote(&constraint.columns[at])?);
-            if fk.on_delete == OnDelete::Cascade {
+        for (column, on_delete) in id_references(table, "leads") {
+            let test = format!("t.{} = ANY($2)", quote(column)?);
+            if on_delete == OnDelete::Cascade {
                 owned.push(test);
             } else {
                 about.push(test);
             }
+        }
+        // One step further: a row that references a row about the subject (training data
+        // drawn from their AI conversation) is about them too.
+        for (constraint, fk) in table.foreign_keys() {
+            let Some(parent) = schema.tables.get(&fk.table).filter(|p| p.name != "leads") else {
+                continue;
+            };
+            let parent_tests = id_references(parent, "leads")
+                .into_iter()
+                .map(|(column, _)| Ok(format!("p.{} = ANY($2)", quote(column)?)))
+                .collect::<Result<Vec<_>>>()?;
+            let Some(at) = fk.columns.iter().position(|c| c == "id") else {
+                continue;
+            };
+            if parent_tests.is_empty() {
+                continue;
+            }
+            about.push(format!(
+                "t.{} IN (SELECT p.id FROM {} AS p WHERE p.organization_id = $1 AND ({}))",
+                quote(&constraint.columns[at])?,
+                quote(&parent.name)?,
+                parent_tests.join(" OR ")
+            ));
         }
         if table.column("entity_type").is_some() && table.column("entity_id").is_some() {
             about.push("(t.entity_type = 'lead' AND t.entity_id = ANY($2))".to_owned());
@@ -367,7 +398,7 @@ async fn plans(tx: &mut TenantTx) -> Result<BTreeMap<String, TablePlan>> {
         if table.scope() != Some(Scope::Tenant) {
             continue;
         }
-        if let Some(plan) = TablePlan::of(table)? {
+        if let Some(plan) = TablePlan::of(table, &schema)? {
             plans.insert(table.name.clone(), plan);
         }
     }
