@@ -254,3 +254,19 @@ async fn a_session_setting_does_not_outlive_its_request_in_the_pool() {
         "the session role was reset"
     );
 }
+
+/// Migration 0012 lets the application empty `audit_logs.changes` (an erasure's one
+/// permitted update): it must reach only the entered organization's entries.
+#[tokio::test]
+async fn emptying_organization_b_s_audit_changes_reaches_none_of_its_entries() {
+    let mut s = scene().await;
+    let before = s.digest().await;
+    let outcome = s
+        .as_a(&format!(
+            "UPDATE audit_logs SET changes = '{{}}' WHERE organization_id = '{}'",
+            s.b.org
+        ))
+        .await;
+    assert_eq!(outcome, Outcome::Rows(0), "B's audit entries are invisible");
+    assert_eq!(s.digest().await, before);
+}
