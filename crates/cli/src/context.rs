@@ -63,7 +63,27 @@ pub struct Database {
     pub server_version: String,
 }
 
+impl Database {
+    /// The data layer's connection settings for the same database (the data layer connects
+    /// with tokio-postgres, the session tools with sqlx), with the command's connect timeout.
+    pub fn store_config(&self, connect_timeout: u64) -> anyhow::Result<tokio_postgres::Config> {
+        let mut config: tokio_postgres::Config = self
+            .url
+            .parse()
+            .map_err(|_| anyhow::anyhow!("the database URL is not one the data layer accepts"))?;
+        config.connect_timeout(std::time::Duration::from_secs(connect_timeout));
+        Ok(config)
+    }
+}
+
 impl Context {
+    /// [`Database::store_config`] of the command's database.
+    pub async fn store_config(&self) -> anyhow::Result<tokio_postgres::Config> {
+        self.database()
+            .await?
+            .store_config(self.global.connect_timeout)
+    }
+
     pub fn new(mut global: GlobalArgs) -> Context {
         // `DATABASE_URL=` (set but empty) means no URL, as it does for libpq's variables.
         if global.database_url.as_deref().is_some_and(str::is_empty) {

@@ -170,7 +170,6 @@ pub async fn seed_organization(
     conn: &mut PgConnection,
     organization_id: Uuid,
 ) -> Result<SeedReport, SeedError> {
-    let defaults = Defaults::embedded()?;
     let mut tx = conn
         .begin()
         .await
@@ -193,10 +192,7 @@ pub async fn seed_organization(
         organizations: 1,
         ..SeedReport::default()
     };
-    insert_pipeline(&mut tx, defaults, organization_id, &mut report).await?;
-    insert_templates(&mut tx, defaults, organization_id, &mut report).await?;
-    insert_voip(&mut tx, defaults, organization_id, &mut report).await?;
-    insert_scoring_model(&mut tx, defaults, organization_id, &mut report).await?;
+    insert_defaults(&mut tx, organization_id, &mut report).await?;
     tx.commit()
         .await
         .map_err(db("committing the organization's defaults"))?;
@@ -217,6 +213,16 @@ pub async fn seed_all(conn: &mut PgConnection) -> Result<SeedReport, SeedError> 
     Ok(report)
 }
 
+/// Inserts organization `$1` (name, slug, then locale, timezone and currency or `NULL` for
+/// the schema's defaults) and returns its id, or no row when the slug is taken. The
+/// organization must be entered for row-level security first.
+pub const INSERT_ORGANIZATION: &str =
+    "INSERT INTO organizations (id, name, slug, locale, timezone, currency) \
+     VALUES ($1, $2, $3, coalesce($4, 'pt-BR'), coalesce($5, 'America/Sao_Paulo'), \
+             coalesce($6, 'BRL')) \
+     ON CONFLICT (slug) DO NOTHING \
+     RETURNING id";
+
 /// Creates an organization and seeds its defaults, inside the caller's transaction: commit
 /// it and both exist, roll it back and neither does. Leaves the organization setting
 /// ([`crmdb_pg::tenancy::ORGANIZATION_SETTING`]) set to the new organization until the end of that transaction.
@@ -230,22 +236,16 @@ pub async fn create_organization(
     crmdb_pg::tenancy::set_organization(&mut *tx, organization_id)
         .await
         .map_err(db("selecting the new organization"))?;
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO organizations (id, name, slug, locale, timezone, currency) \
-         VALUES ($1, $2, $3, coalesce($4, 'pt-BR'), coalesce($5, 'America/Sao_Paulo'), \
-                 coalesce($6, 'BRL')) \
-         ON CONFLICT (slug) DO NOTHING \
-         RETURNING id",
-    )
-    .bind(organization_id)
-    .bind(&org.name)
-    .bind(&org.slug)
-    .bind(&org.locale)
-    .bind(&org.timezone)
-    .bind(&org.currency)
-    .fetch_optional(&mut *tx)
-    .await
-    .map_err(db(format!("creating organization {:?}", org.slug)))?;
+    let inserted: Option<Uuid> = sqlx::query_scalar(INSERT_ORGANIZATION)
+        .bind(organization_id)
+        .bind(&org.name)
+        .bind(&org.slug)
+        .bind(&org.locale)
+        .bind(&org.timezone)
+        .bind(&org.currency)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db(format!("creating organization {:?}", org.slug)))?;
     if inserted.is_none() {
         return Err(SeedError::SlugTaken {
             slug: org.slug.clone(),
@@ -255,207 +255,153 @@ pub async fn create_organization(
     Ok(organization_id)
 }
 
-async fn insert_pipeline(
-    tx: &mut PgConnection,
-    defaults: &Defaults,
-    organization_id: Uuid,
-    report: &mut SeedReport,
-) -> Result<(), SeedError> {
-    let pipeline = pipeline_id(organization_id);
-    let created = sqlx::query(
-        "INSERT INTO pipelines (organization_id, id, name, is_default, position) \
-         VALUES ($1, $2, $3, true, 0) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(organization_id)
-    .bind(pipeline)
-    .bind(&defaults.pipeline.name)
-    .execute(&mut *tx)
-    .await
-    .map_err(db("seeding the default pipeline"))?
-    .rows_affected();
-    if created == 0 {
-        return Ok(());
-    }
-    report.pipelines += created;
-    let stages = &defaults.pipeline.stages;
-    report.pipeline_stages += sqlx::query(
-        "INSERT INTO pipeline_stages (organization_id, id, pipeline_id, name, stage_order, \
-                                      color, stage_type, win_probability) \
-         SELECT $1, s.id, $2, s.name, s.stage_order, s.color, s.stage_type, s.win_probability \
-         FROM unnest($3::uuid[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[]) \
-              AS s (id, name, stage_order, color, stage_type, win_probability)",
-    )
-    .bind(organization_id)
-    .bind(pipeline)
-    .bind(
-        stages
-            .iter()
-            .map(|s| stage_id(organization_id, &s.name))
-            .collect::<Vec<_>>(),
-    )
-    .bind(stages.iter().map(|s| s.name.clone()).collect::<Vec<_>>())
-    .bind((1..=stages.len() as i32).collect::<Vec<_>>())
-    .bind(stages.iter().map(|s| s.color.clone()).collect::<Vec<_>>())
-    .bind(
-        stages
-            .iter()
-            .map(|s| s.stage_type.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(stages.iter().map(|s| s.win_probability).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await
-    .map_err(db("seeding the default pipeline's stages"))?
-    .rows_affected();
-    Ok(())
-}
+/// Inserts the defaults of organization `$1` that it is missing, from the document `$2`
+/// that [`organization_defaults`] makes, in one statement, and returns the rows inserted
+/// per table. One statement, with parameters any driver binds (a uuid and a jsonb), so the
+/// seeds and the data layer — on different drivers — run the same SQL, and creating an
+/// organization costs one round trip for all its defaults. The stages go in only together
+/// with the pipeline, so a stage the organization deleted stays deleted.
+pub const ORGANIZATION_DEFAULTS: &str = "\
+WITH pipeline AS (
+    INSERT INTO pipelines (organization_id, id, name, is_default, position)
+    SELECT $1, (d->>'pipeline_id')::uuid, d->>'pipeline_name', true, 0
+    FROM (SELECT $2::jsonb AS d) AS document
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), stages AS (
+    INSERT INTO pipeline_stages (organization_id, id, pipeline_id, name, stage_order, color,
+                                 stage_type, win_probability)
+    SELECT $1, s.id, p.id, s.name, s.stage_order, s.color, s.stage_type, s.win_probability
+    FROM pipeline AS p,
+         jsonb_to_recordset($2::jsonb->'stages')
+             AS s (id uuid, name text, stage_order int, color text, stage_type text,
+                   win_probability int)
+    RETURNING 1
+), templates AS (
+    INSERT INTO message_templates (organization_id, id, name, category, channel, content,
+                                   variables, wa_template_name, wa_category, components,
+                                   wa_status)
+    SELECT $1, t.id, t.name, t.category, t.channel, t.content, t.variables,
+           t.wa_template_name, t.wa_category, t.components, t.wa_status
+    FROM jsonb_to_recordset($2::jsonb->'templates')
+             AS t (id uuid, name text, category text, channel text, content text,
+                   variables jsonb, wa_template_name text, wa_category text,
+                   components jsonb, wa_status text)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), voip AS (
+    INSERT INTO voip_configs (organization_id, id, provider, cost_per_minute, currency,
+                              is_active, setup_completed)
+    SELECT $1, v.id, v.provider, v.cost::numeric, v.currency, false, false
+    FROM jsonb_to_recordset($2::jsonb->'voip') AS v (id uuid, provider text, cost text,
+                                                    currency text)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+), scoring AS (
+    INSERT INTO lead_scoring_models (organization_id, id, model_name, model_version,
+                                     model_config, training_data_count, accuracy_score,
+                                     is_active)
+    SELECT $1, m.id, m.model_name, m.model_version, m.model_config, m.training_data_count,
+           m.accuracy_score::numeric, true
+    FROM jsonb_to_record($2::jsonb->'scoring_model')
+             AS m (id uuid, model_name text, model_version text, model_config jsonb,
+                   training_data_count int, accuracy_score text)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM pipeline), (SELECT count(*) FROM stages),
+       (SELECT count(*) FROM templates), (SELECT count(*) FROM voip),
+       (SELECT count(*) FROM scoring)";
 
-async fn insert_templates(
-    tx: &mut PgConnection,
-    defaults: &Defaults,
-    organization_id: Uuid,
-    report: &mut SeedReport,
-) -> Result<(), SeedError> {
-    let templates = &defaults.templates;
-    report.message_templates += sqlx::query(
-        "INSERT INTO message_templates (organization_id, id, name, category, channel, content, \
-                                        variables, wa_template_name, wa_category, components, \
-                                        wa_status) \
-         SELECT $1, t.* \
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], \
-                     $8::text[], $9::text[], $10::jsonb[], $11::text[]) AS t \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(organization_id)
-    .bind(
-        templates
-            .iter()
-            .map(|t| template_id(organization_id, &t.name))
-            .collect::<Vec<_>>(),
-    )
-    .bind(templates.iter().map(|t| t.name.clone()).collect::<Vec<_>>())
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.category.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.channel.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.content.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| serde_json::json!(t.variables))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.wa_template_name.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.wa_category.clone())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| match t.wa_template_name {
-                Some(_) => whatsapp_components(&t.content),
-                None => serde_json::json!([]),
+/// The organization's defaults with their stable ids, as the document
+/// [`ORGANIZATION_DEFAULTS`] reads.
+pub fn organization_defaults(organization_id: Uuid) -> Result<serde_json::Value, SeedError> {
+    let defaults = Defaults::embedded()?;
+    let stages: Vec<_> = defaults
+        .pipeline
+        .stages
+        .iter()
+        .zip(1..)
+        .map(|(s, order): (_, i32)| {
+            serde_json::json!({
+                "id": stage_id(organization_id, &s.name),
+                "name": s.name,
+                "stage_order": order,
+                "color": s.color,
+                "stage_type": s.stage_type,
+                "win_probability": s.win_probability,
             })
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        templates
-            .iter()
-            .map(|t| t.wa_template_name.as_ref().map(|_| "draft".to_owned()))
-            .collect::<Vec<_>>(),
-    )
-    .execute(&mut *tx)
-    .await
-    .map_err(db("seeding the default message templates"))?
-    .rows_affected();
-    Ok(())
-}
-
-async fn insert_voip(
-    tx: &mut PgConnection,
-    defaults: &Defaults,
-    organization_id: Uuid,
-    report: &mut SeedReport,
-) -> Result<(), SeedError> {
-    let voip = &defaults.voip;
-    report.voip_configs += sqlx::query(
-        "INSERT INTO voip_configs (organization_id, id, provider, cost_per_minute, currency, \
-                                   is_active, setup_completed) \
-         SELECT $1, v.id, v.provider, v.cost::numeric, v.currency, false, false \
-         FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) \
-              AS v (id, provider, cost, currency) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(organization_id)
-    .bind(
-        voip.iter()
-            .map(|v| voip_config_id(organization_id, &v.provider))
-            .collect::<Vec<_>>(),
-    )
-    .bind(voip.iter().map(|v| v.provider.clone()).collect::<Vec<_>>())
-    .bind(
-        voip.iter()
-            .map(|v| v.cost_per_minute.to_string())
-            .collect::<Vec<_>>(),
-    )
-    .bind(voip.iter().map(|v| v.currency.clone()).collect::<Vec<_>>())
-    .execute(&mut *tx)
-    .await
-    .map_err(db("seeding the default VoIP configs"))?
-    .rows_affected();
-    Ok(())
-}
-
-async fn insert_scoring_model(
-    tx: &mut PgConnection,
-    defaults: &Defaults,
-    organization_id: Uuid,
-    report: &mut SeedReport,
-) -> Result<(), SeedError> {
+        })
+        .collect();
+    let templates: Vec<_> = defaults
+        .templates
+        .iter()
+        .map(|t| {
+            serde_json::json!({
+                "id": template_id(organization_id, &t.name),
+                "name": t.name,
+                "category": t.category,
+                "channel": t.channel,
+                "content": t.content,
+                "variables": t.variables,
+                "wa_template_name": t.wa_template_name,
+                "wa_category": t.wa_category,
+                "components": match t.wa_template_name {
+                    Some(_) => whatsapp_components(&t.content),
+                    None => serde_json::json!([]),
+                },
+                "wa_status": t.wa_template_name.as_ref().map(|_| "draft"),
+            })
+        })
+        .collect();
+    let voip: Vec<_> = defaults
+        .voip
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "id": voip_config_id(organization_id, &v.provider),
+                "provider": v.provider,
+                "cost": v.cost_per_minute.to_string(),
+                "currency": v.currency,
+            })
+        })
+        .collect();
     let model = &defaults.scoring_model;
-    report.lead_scoring_models += sqlx::query(
-        "INSERT INTO lead_scoring_models (organization_id, id, model_name, model_version, \
-                                          model_config, training_data_count, accuracy_score, \
-                                          is_active) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7::numeric, true) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(organization_id)
-    .bind(scoring_model_id(
-        organization_id,
-        &model.model_name,
-        &model.model_version,
-    ))
-    .bind(&model.model_name)
-    .bind(&model.model_version)
-    .bind(serde_json::Value::Object(model.model_config.clone()))
-    .bind(model.training_data_count)
-    .bind(model.accuracy_score.to_string())
-    .execute(&mut *tx)
-    .await
-    .map_err(db("seeding the baseline scoring model"))?
-    .rows_affected();
+    Ok(serde_json::json!({
+        "pipeline_id": pipeline_id(organization_id),
+        "pipeline_name": defaults.pipeline.name,
+        "stages": stages,
+        "templates": templates,
+        "voip": voip,
+        "scoring_model": {
+            "id": scoring_model_id(organization_id, &model.model_name, &model.model_version),
+            "model_name": model.model_name,
+            "model_version": model.model_version,
+            "model_config": model.model_config,
+            "training_data_count": model.training_data_count,
+            "accuracy_score": model.accuracy_score.to_string(),
+        },
+    }))
+}
+
+/// Inserts the organization's missing defaults ([`ORGANIZATION_DEFAULTS`]) and counts them
+/// into `report`.
+async fn insert_defaults(
+    tx: &mut PgConnection,
+    organization_id: Uuid,
+    report: &mut SeedReport,
+) -> Result<(), SeedError> {
+    let (pipelines, stages, templates, voip, models): (i64, i64, i64, i64, i64) =
+        sqlx::query_as(ORGANIZATION_DEFAULTS)
+            .bind(organization_id)
+            .bind(organization_defaults(organization_id)?)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db("seeding the organization's defaults"))?;
+    report.pipelines += pipelines.unsigned_abs();
+    report.pipeline_stages += stages.unsigned_abs();
+    report.message_templates += templates.unsigned_abs();
+    report.voip_configs += voip.unsigned_abs();
+    report.lead_scoring_models += models.unsigned_abs();
     Ok(())
 }

@@ -9,8 +9,8 @@ pub mod ids;
 pub mod template;
 
 pub use defaults::{
-    create_organization, seed_all, seed_globals, seed_globals_at, seed_organization,
-    NewOrganization, SeedReport,
+    create_organization, organization_defaults, seed_all, seed_globals, seed_globals_at,
+    seed_organization, NewOrganization, SeedReport, INSERT_ORGANIZATION, ORGANIZATION_DEFAULTS,
 };
 
 /// The bound on every statement of the seeds. The largest is the defaults of one

@@ -11,18 +11,22 @@
 //! still filter by `organization_id`, because only an explicit condition lets the indexes
 //! serve them.
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use crmdb_pg::tenancy::{ORGANIZATION_SETTING, USER_SETTING};
 use crmdb_secrets::Keyring;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, Transaction};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{Client, NoTls};
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::sql::{self, Fetched, Statement};
 
 /// The role every tenant transaction runs as: DML rights, row-level security enforced.
 pub const APP_ROLE: &str = "crm_app";
@@ -34,18 +38,26 @@ pub const WORKER_ROLE: &str = "crm_worker";
 /// Switches the transaction to the application role and sets its organization and acting
 /// user; all three are transaction-local (`is_local = true`), so nothing leaks to the pooled
 /// connection's next user, and a transaction without an organization sees no tenant rows.
-/// One statement, so entering costs a single round trip.
 /// The setting names are bound ([`ORGANIZATION_SETTING`], [`USER_SETTING`]).
 const ENTER: &str = "SELECT set_config('role', $1, true), \
                      set_config($2, $3, true), \
                      set_config($4, $5, true)";
 
-/// The isolation of a read that must see every table at the same instant; it must be the
-/// transaction's first statement.
-const SNAPSHOT: &str = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+const BEGIN: &str = "BEGIN";
 
-/// What a connection goes back to the pool without: session-level settings and role.
-/// (`role` is not among the settings `RESET ALL` resets.)
+/// The start of a read that must see every table at the same instant.
+const BEGIN_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+const COMMIT: &str = "COMMIT";
+
+const ROLLBACK: &str = "ROLLBACK";
+
+/// Undoes, before a transaction of the caller's own SQL commits, any session-level setting
+/// or role that SQL made (an injected `set_config(..., false)`): inside the transaction, so
+/// that it holds on the server connection the transaction ran on even behind a transaction
+/// pooler, where the next transaction on this client's connection may run on another
+/// server connection and this one serves another client. A rollback undoes such settings
+/// by itself. (`role` is not among the settings `RESET ALL` resets.)
 const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
 
 /// The CRM database: a connection pool and, for operations that seal secrets, the keyring.
@@ -78,45 +90,60 @@ const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Db {
-    pool: PgPool,
+    pool: Pool,
+    config: Arc<tokio_postgres::Config>,
     keyring: Option<Arc<Keyring>>,
 }
 
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("pool", &self.pool.status())
+            .field("keyring", &self.keyring.is_some())
+            .finish()
+    }
+}
+
 impl Db {
-    /// Connects a pool of up to 10 connections to `url`.
+    /// Connects a pool of up to 10 connections to `url` (a `postgresql://` URL or a libpq
+    /// `key=value` string).
     pub async fn connect(url: &str) -> Result<Db> {
-        let options = PgConnectOptions::from_str(url)?;
-        Db::connect_with(options, 10).await
+        let config = tokio_postgres::Config::from_str(url)?;
+        Db::connect_with(config, 10).await
     }
 
-    /// Connects a pool of up to `max_connections` connections.
+    /// Connects a pool of up to `max_connections` connections. One connection is made
+    /// here, so a wrong address or password is reported now, not at the first operation.
     #[tracing::instrument(name = "db.connect", skip_all, fields(max_connections = max_connections))]
-    pub async fn connect_with(options: PgConnectOptions, max_connections: u32) -> Result<Db> {
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            // Everything the data layer sets is transaction-local; a statement that set a
-            // role or a setting for the session (an injected `set_config(..., false)`)
-            // must not outlive its request, so a connection comes back clean. Off the
-            // caller's path: it runs as the connection returns to the pool.
-            .after_release(|conn, _| {
-                Box::pin(async move {
-                    sqlx::Executor::execute(conn, RESET_SESSION).await?;
-                    Ok(true)
-                })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(Db::from_pool(pool))
-    }
-
-    /// A database over an existing pool.
-    pub fn from_pool(pool: PgPool) -> Db {
-        Db {
+    pub async fn connect_with(
+        config: tokio_postgres::Config,
+        max_connections: usize,
+    ) -> Result<Db> {
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            // Nothing is sent when a connection is taken from the pool: every transaction
+            // sets its role and tenant itself, and a transaction of the caller's own SQL
+            // resets the session before it commits (see `RESET_SESSION`), so checking that
+            // the connection is open is all a pooled connection needs, and no round trip is
+            // spent on it.
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Pool(e.to_string()))?;
+        drop(pool.get().await?);
+        Ok(Db {
             pool,
+            config: Arc::new(config),
             keyring: None,
-        }
+        })
     }
 
     /// The same database with the keyring that seals and opens secrets.
@@ -127,16 +154,45 @@ impl Db {
         }
     }
 
-    /// The pool, for work outside any organization (migrations, maintenance, benchmarks).
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
-
     /// The keyring, or the error that says none is configured.
     pub fn keyring(&self) -> Result<&Keyring> {
         self.keyring
             .as_deref()
             .ok_or(Error::Secret(crmdb_secrets::Error::NoKey))
+    }
+
+    /// The live schema, for the operations that walk every table (privacy requests, an
+    /// organization's export and deletion), so that a table added by a later migration is
+    /// covered without a change to them. Read on a connection of its own by the schema
+    /// crate's catalog reader, in one repeatable-read transaction of its own.
+    pub(crate) async fn catalog(&self) -> Result<crmdb_schema::catalog::Schema> {
+        use sqlx::Connection as _;
+        let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass();
+        if let Some(user) = self.config.get_user() {
+            options = options.username(user);
+        }
+        if let Some(password) = self.config.get_password() {
+            options = options.password(&String::from_utf8_lossy(password));
+        }
+        if let Some(database) = self.config.get_dbname() {
+            options = options.database(database);
+        }
+        match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => options = options.host(host),
+            Some(tokio_postgres::config::Host::Unix(dir)) => options = options.socket(dir),
+            None => {}
+        }
+        if let Some(port) = self.config.get_ports().first() {
+            options = options.port(*port);
+        }
+        let mut conn = sqlx::PgConnection::connect_with(&options)
+            .await
+            .map_err(Error::Catalog)?;
+        let schema = crmdb_schema::catalog::Schema::read(&mut conn)
+            .await
+            .map_err(Error::Catalog)?;
+        conn.close().await.ok();
+        Ok(schema)
     }
 
     /// The handle through which everything of one organization is read and written.
@@ -160,10 +216,7 @@ impl Db {
     /// A transaction as the application role with no organization entered: the acting
     /// user's own account, memberships, organizations and sign-in rows when `user_id` is
     /// given, the sign-in functions, and no tenant row.
-    pub(crate) async fn begin_global(
-        &self,
-        user_id: Option<Uuid>,
-    ) -> Result<Transaction<'static, Postgres>> {
+    pub(crate) async fn begin_global(&self, user_id: Option<Uuid>) -> Result<Conn> {
         self.begin_entered(APP_ROLE, None, user_id).await
     }
 
@@ -173,10 +226,11 @@ impl Db {
         role: &'static str,
         organization_id: Option<Uuid>,
         user_id: Option<Uuid>,
-    ) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        enter(&mut tx, role, organization_id, user_id).await?;
-        Ok(tx)
+    ) -> Result<Conn> {
+        let mut conn = self.begin_with(BEGIN).await?;
+        conn.ahead
+            .push(Ahead::Statement(enter(role, organization_id, user_id)));
+        Ok(conn)
     }
 
     /// A read-only, repeatable-read transaction in `role` and the organization: one snapshot
@@ -185,37 +239,253 @@ impl Db {
         &self,
         role: &'static str,
         organization_id: Uuid,
-    ) -> Result<Transaction<'static, Postgres>> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(SNAPSHOT).execute(&mut *tx).await?;
-        enter(&mut tx, role, Some(organization_id), None).await?;
-        Ok(tx)
+    ) -> Result<Conn> {
+        let mut conn = self.begin_with(BEGIN_SNAPSHOT).await?;
+        conn.ahead
+            .push(Ahead::Statement(enter(role, Some(organization_id), None)));
+        Ok(conn)
     }
 
     /// A transaction as the login itself, entering no role: maintenance that sees every
-    /// organization (key rotation), which only the tables' owner (the migrating login) may
-    /// run. An application or worker login reads nothing this way.
-    pub(crate) async fn begin_maintenance(&self) -> Result<Transaction<'static, Postgres>> {
-        Ok(self.pool.begin().await?)
+    /// organization (key rotation, deleting an organization), which only the tables' owner
+    /// (the migrating login) may run. An application or worker login reads nothing this
+    /// way; the SQL run in it is the caller's, so its session is reset before it commits.
+    pub async fn begin_maintenance(&self) -> Result<Conn> {
+        let mut conn = self.begin_with(BEGIN).await?;
+        conn.callers_sql = true;
+        Ok(conn)
+    }
+
+    /// A pooled connection whose first statement will go out behind `begin`.
+    async fn begin_with(&self, begin: &'static str) -> Result<Conn> {
+        let client = self.pool.get().await?;
+        Ok(Conn {
+            client: Some(client),
+            ahead: vec![Ahead::Begin(begin)],
+            open: false,
+            callers_sql: false,
+        })
     }
 }
 
-async fn enter(
-    conn: &mut PgConnection,
+/// The statement that enters `role`, the organization and the acting user.
+fn enter(
     role: &'static str,
     organization_id: Option<Uuid>,
     user_id: Option<Uuid>,
-) -> Result<()> {
+) -> Statement<'static> {
     let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
-    sqlx::query(ENTER)
+    sql::query(ENTER)
         .bind(role)
         .bind(ORGANIZATION_SETTING)
         .bind(text(organization_id))
         .bind(USER_SETTING)
         .bind(text(user_id))
-        .execute(conn)
-        .await?;
-    Ok(())
+        .into_statement()
+}
+
+/// What a transaction sends ahead of its next statement, in the same write.
+enum Ahead {
+    /// `BEGIN` (with its isolation): from now on the connection is in a transaction.
+    Begin(&'static str),
+    /// Entering the role and tenant, or a statement whose rows nobody reads
+    /// ([`Conn::defer`]).
+    Statement(Statement<'static>),
+}
+
+/// An open transaction on a pooled connection; dropping it without [`Conn::commit`] rolls
+/// it back.
+///
+/// Statements are pipelined: what the transaction still has to send — its `BEGIN`,
+/// entering the tenant, deferred writes — goes out together with the next statement, and
+/// [`Conn::commit`] sends what is left together with `COMMIT`. So a transaction costs one
+/// round trip per statement whose answer the next one needs, plus one for the commit, and
+/// an operation that needs no answer in between costs one round trip in all.
+pub struct Conn {
+    /// `None` only while being dropped.
+    client: Option<Object>,
+    ahead: Vec<Ahead>,
+    /// `BEGIN` went out and neither `COMMIT` nor `ROLLBACK` did.
+    open: bool,
+    /// The transaction runs SQL the data layer did not write, which may have changed the
+    /// session: reset it before committing.
+    callers_sql: bool,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("open", &self.open)
+            .field("ahead", &self.ahead.len())
+            .finish()
+    }
+}
+
+impl Conn {
+    pub(crate) fn client(&self) -> &Client {
+        self.client
+            .as_deref()
+            .expect("a connection until it is dropped")
+    }
+
+    /// Sends `statement` after whatever is still ahead of it, in one write, and returns its
+    /// answer; an error of an earlier statement is returned in its place.
+    pub(crate) async fn run(&mut self, statement: Statement<'_>) -> Result<Fetched> {
+        let fetched = self.pipeline(Some(&statement), &[]).await?;
+        Ok(fetched.unwrap_or_default())
+    }
+
+    /// Sends what is still ahead (`BEGIN`, entering, deferred writes) and waits for it, for
+    /// a statement that is then read row by row.
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        if !self.ahead.is_empty() {
+            self.pipeline(None, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends `statement` when the transaction sends its next one (or commits): for a write
+    /// whose answer nothing needs, which then costs no round trip of its own. Its error is
+    /// the error of that next statement or of the commit.
+    pub fn defer(&mut self, statement: Statement<'static>) {
+        self.ahead.push(Ahead::Statement(statement));
+    }
+
+    /// Makes the transaction's changes permanent: what is still ahead and `COMMIT` go out
+    /// together. A transaction that sent nothing has nothing to commit and costs nothing.
+    pub async fn commit(mut self) -> Result<()> {
+        self.finish(None).await.map(drop)
+    }
+
+    /// Discards the transaction's changes.
+    pub async fn rollback(mut self) -> Result<()> {
+        self.ahead.clear();
+        if self.open {
+            self.open = false;
+            self.client().batch_execute(ROLLBACK).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends what is ahead, `last` (if any) and `COMMIT` in one write: a transaction of one
+    /// statement in one round trip. Returns `last`'s answer.
+    pub(crate) async fn finish(&mut self, last: Option<&Statement<'_>>) -> Result<Option<Fetched>> {
+        let sends_anything = self.open
+            || last.is_some()
+            || self.ahead.iter().any(|a| matches!(a, Ahead::Statement(_)));
+        if !sends_anything {
+            self.ahead.clear();
+            return Ok(None);
+        }
+        let tail: &[&'static str] = if self.callers_sql {
+            &[RESET_SESSION, COMMIT]
+        } else {
+            &[COMMIT]
+        };
+        let result = self.pipeline(last, tail).await;
+        // COMMIT went out behind everything else: whatever failed before it, the server
+        // ended the transaction (a COMMIT of a failed transaction rolls it back).
+        self.open = false;
+        result
+    }
+
+    /// Writes everything ahead, then `statement`, then the simple statements of `tail`, and
+    /// waits for all their answers: one round trip. Returns `statement`'s answer, or the
+    /// first error in the order they were sent (later ones are its consequences: "current
+    /// transaction is aborted").
+    async fn pipeline(
+        &mut self,
+        statement: Option<&Statement<'_>>,
+        tail: &[&'static str],
+    ) -> Result<Option<Fetched>> {
+        let ahead = std::mem::take(&mut self.ahead);
+        if ahead.iter().any(|a| matches!(a, Ahead::Begin(_))) {
+            self.open = true;
+        }
+        let client = self
+            .client
+            .as_deref()
+            .expect("a connection until it is dropped");
+        type Sent<'f> =
+            Pin<Box<dyn Future<Output = Result<Fetched, tokio_postgres::Error>> + Send + 'f>>;
+        let simple = |sql: &'static str| -> Sent<'_> {
+            Box::pin(async move { client.batch_execute(sql).await.map(|()| Fetched::default()) })
+        };
+        let mut requests: Vec<Sent<'_>> = Vec::with_capacity(ahead.len() + 1 + tail.len());
+        for item in &ahead {
+            requests.push(match item {
+                Ahead::Begin(begin) => simple(begin),
+                Ahead::Statement(statement) => Box::pin(statement.send(client)),
+            });
+        }
+        let main = statement.map(|statement| {
+            requests.push(Box::pin(statement.send(client)));
+            requests.len() - 1
+        });
+        requests.extend(tail.iter().map(|sql| simple(sql)));
+        let mut answers = in_order(requests).await.into_iter();
+        let mut main_answer = None;
+        for (i, answer) in answers.by_ref().enumerate() {
+            let fetched = answer?;
+            if Some(i) == main {
+                main_answer = Some(fetched);
+            }
+        }
+        Ok(main_answer)
+    }
+}
+
+/// Polls `requests` in their order until all are answered. Each request is written to the
+/// connection when its future is first polled, so this order is the order on the wire: the
+/// whole list goes out in one write and its answers come back in one round trip.
+async fn in_order<T>(mut requests: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {
+    let mut answers: Vec<Option<T>> = requests.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (request, answer) in requests.iter_mut().zip(answers.iter_mut()) {
+            if answer.is_none() {
+                match request.as_mut().poll(cx) {
+                    Poll::Ready(value) => *answer = Some(value),
+                    Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    answers
+        .into_iter()
+        .map(|a| a.expect("every request answered"))
+        .collect()
+}
+
+impl Drop for Conn {
+    /// A transaction still open rolls back off the caller's path: the connection goes back
+    /// to the pool once the server has answered the `ROLLBACK`, and is closed instead when
+    /// that fails or no runtime is left to send it, so the pool never hands out a connection
+    /// inside a transaction.
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        if !self.open {
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if client.batch_execute(ROLLBACK).await.is_err() {
+                        drop(Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(Object::take(client)),
+        }
+    }
 }
 
 /// Everything of one organization. Cheap to clone; each operation is its own transaction.
@@ -280,14 +550,36 @@ impl Tenant {
     }
 
     /// A transaction as the application role in this organization: the escape hatch for
-    /// work the typed operations do not cover, still under row-level security. Dropping it
-    /// without [`TenantTx::commit`] rolls it back.
+    /// work the typed operations do not cover, still under row-level security. Run
+    /// statements of [`crate::sql`] on it; dropping it without [`TenantTx::commit`] rolls
+    /// it back.
     pub async fn begin(&self) -> Result<TenantTx> {
-        self.open().instrument(self.span()).await
+        let mut tx = self.open().instrument(self.span()).await?;
+        tx.conn.callers_sql = true;
+        Ok(tx)
     }
 
-    /// Runs `work` in one tenant transaction, committed when it succeeds.
+    /// Runs `work` — SQL of your own, under the same confinement as the typed operations —
+    /// in one tenant transaction, committed when it succeeds.
     pub async fn transaction<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
+    ) -> Result<T> {
+        async {
+            let mut tx = self.open().await?;
+            tx.conn.callers_sql = true;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .instrument(self.span())
+        .await
+    }
+
+    /// Runs a typed operation's `work` in one tenant transaction, committed when it
+    /// succeeds; the operation's last write can be deferred ([`Conn::defer`]) to go out
+    /// with the `COMMIT`.
+    pub(crate) async fn write<T>(
         &self,
         work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>,
     ) -> Result<T> {
@@ -301,10 +593,9 @@ impl Tenant {
         .await
     }
 
-    /// Runs read-only `work` in one tenant transaction and ends it without waiting for a
-    /// COMMIT: dropping the transaction queues its ROLLBACK, which the pool sends when it
-    /// takes the connection back, off the caller's path. For a read the outcome is the same
-    /// and every call saves a round trip.
+    /// Runs read-only `work` in one tenant transaction and ends it without waiting: the
+    /// `ROLLBACK` goes out when the transaction is dropped and the connection returns to
+    /// the pool once it is answered, off the caller's path.
     pub async fn read<T>(&self, work: impl AsyncFnOnce(&mut TenantTx) -> Result<T>) -> Result<T> {
         async {
             let mut tx = self.open().await?;
@@ -314,9 +605,22 @@ impl Tenant {
         .await
     }
 
+    /// Runs one statement as a transaction of its own: `BEGIN`, entering, the statement and
+    /// `COMMIT` go out in one write and are answered in one round trip.
+    pub(crate) async fn run_alone(&self, statement: Statement<'_>) -> Result<Fetched> {
+        async {
+            let mut tx = self.open().await?;
+            let fetched = tx.conn.finish(Some(&statement)).await?;
+            Ok(fetched.unwrap_or_default())
+        }
+        .instrument(self.span())
+        .await
+    }
+
     /// The span every transaction of this handle runs in. Every typed operation goes
-    /// through [`Tenant::transaction`] or [`Tenant::read`], so the organization, role and
-    /// acting user are recorded here, once, for everything the operation logs.
+    /// through [`Tenant::write`], [`Tenant::read`] or one statement of its own, so the
+    /// organization, role and acting user are recorded here, once, for everything the
+    /// operation logs.
     fn span(&self) -> tracing::Span {
         tracing::info_span!(
             "tenant",
@@ -326,25 +630,25 @@ impl Tenant {
         )
     }
 
-    /// Begins this handle's transaction, entered for its organization; the callers run it in
-    /// the handle's span.
+    /// This handle's transaction, entered for its organization (nothing is sent until its
+    /// first statement); the callers run it in the handle's span.
     async fn open(&self) -> Result<TenantTx> {
-        let tx = self
+        let conn = self
             .db
             .begin_entered(self.role, Some(self.organization_id), self.user_id)
             .await?;
         Ok(TenantTx {
-            tx,
+            conn,
             organization_id: self.organization_id,
         })
     }
 }
 
-/// An open tenant transaction. Dereferences to the connection, so `sqlx` queries run on it
-/// directly (`query.fetch_all(&mut *tx)`).
+/// An open tenant transaction. Dereferences to its [`Conn`], so statements of
+/// [`crate::sql`] run on it directly (`query.fetch_all(&mut **tx)`).
 #[derive(Debug)]
 pub struct TenantTx {
-    tx: Transaction<'static, Postgres>,
+    conn: Conn,
     organization_id: Uuid,
 }
 
@@ -356,25 +660,25 @@ impl TenantTx {
 
     /// Makes the transaction's changes permanent.
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await.map_err(Error::from)
+        self.conn.commit().await
     }
 
     /// Discards the transaction's changes.
     pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await.map_err(Error::from)
+        self.conn.rollback().await
     }
 }
 
 impl Deref for TenantTx {
-    type Target = PgConnection;
+    type Target = Conn;
 
-    fn deref(&self) -> &PgConnection {
-        &self.tx
+    fn deref(&self) -> &Conn {
+        &self.conn
     }
 }
 
 impl DerefMut for TenantTx {
-    fn deref_mut(&mut self) -> &mut PgConnection {
-        &mut self.tx
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
     }
 }

@@ -55,8 +55,20 @@ pub enum Error {
 
     /// Anything the database reported that has no meaning in the CRM's terms: connection
     /// loss, timeouts, permissions. The last resort, never a constraint violation.
-    #[error("database error: {0}")]
-    Database(sqlx::Error),
+    #[error("database error: {}", server_message(.0))]
+    Database(#[source] tokio_postgres::Error),
+
+    /// No connection could be had from the pool (it is closed, or could not be built).
+    #[error("no database connection: {0}")]
+    Pool(String),
+
+    /// The live catalog (the tables an operation walks) could not be read.
+    #[error("could not read the database's catalog")]
+    Catalog(#[source] sqlx::Error),
+
+    /// A statement that must return a row returned none.
+    #[error("the statement returned no row")]
+    NoRow,
 }
 
 impl Error {
@@ -136,19 +148,18 @@ pub mod entity {
     pub const WHATSAPP_CONFIG: &str = "whatsapp config";
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(error: sqlx::Error) -> Error {
-        let Some(db) = error.as_database_error() else {
+impl From<tokio_postgres::Error> for Error {
+    fn from(error: tokio_postgres::Error) -> Error {
+        let Some(db) = error.as_db_error() else {
             return Error::Database(error);
         };
         let constraint = db.constraint().map(str::to_owned);
-        match (db.code().as_deref(), constraint) {
-            (
-                Some(UNIQUE_VIOLATION | FOREIGN_KEY_VIOLATION | EXCLUSION_VIOLATION),
-                Some(constraint),
-            ) => Error::Conflict { constraint },
+        match (db.code().code(), constraint) {
+            (UNIQUE_VIOLATION | FOREIGN_KEY_VIOLATION | EXCLUSION_VIOLATION, Some(constraint)) => {
+                Error::Conflict { constraint }
+            }
             // The schema names checks ck_<table>_<rule>.
-            (Some(CHECK_VIOLATION), Some(constraint)) => {
+            (CHECK_VIOLATION, Some(constraint)) => {
                 let field = db
                     .table()
                     .and_then(|t| constraint.strip_prefix(&format!("ck_{t}_")))
@@ -160,8 +171,8 @@ impl From<sqlx::Error> for Error {
                 }
             }
             // PostgreSQL reports the column of a not-null violation.
-            (Some(NOT_NULL_VIOLATION), _) => {
-                let column = db_column(&error).unwrap_or_else(|| "a required field".to_owned());
+            (NOT_NULL_VIOLATION, _) => {
+                let column = db.column().unwrap_or("a required field").to_owned();
                 Error::InvalidInput {
                     field: Cow::Owned(column),
                     rule: Cow::Borrowed("is required"),
@@ -172,13 +183,33 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// The column of a not-null violation: sqlx exposes it only on the PostgreSQL error type.
-fn db_column(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()?
-        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?
-        .column()
-        .map(str::to_owned)
+/// What the server said (its message and SQLSTATE), or the driver's own description when
+/// the error did not come from the server (a lost connection, a value that did not decode).
+fn server_message(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for Error {
+    fn from(error: deadpool_postgres::PoolError) -> Error {
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => Error::from(error),
+            other => Error::Pool(other.to_string()),
+        }
+    }
+}
+
+impl Error {
+    /// The SQLSTATE of an error the server reported, for callers that tell a few apart
+    /// (`statement_timeout`'s `57014`, a missing privilege's `42501`).
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            Error::Database(error) => error.code().map(|code| code.code()),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -45,7 +45,8 @@ pub mod offboarding;
 pub mod ops;
 pub mod rotation;
 pub mod sealing;
+pub mod sql;
 mod validate;
 
-pub use db::{Db, Tenant, TenantTx, APP_ROLE};
+pub use db::{Conn, Db, Tenant, TenantTx, APP_ROLE};
 pub use error::{entity, Error, Result};

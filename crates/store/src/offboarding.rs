@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use crmdb_pg::tenancy::ORGANIZATION_SETTING;
-use crmdb_schema::catalog::{Schema, Scope, Table};
-use futures_util::TryStreamExt as _;
+use crmdb_schema::catalog::{Scope, Table};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -18,6 +17,7 @@ use uuid::Uuid;
 use crate::catalog_sql::{is_secret, json_object, may, order_by, quote};
 use crate::db::{Db, APP_ROLE};
 use crate::error::{entity, Error, Result};
+use crate::sql::{query, query_scalar};
 
 const BY_SLUG: &str = "SELECT id FROM organizations WHERE slug = $1";
 const BY_ID: &str = "SELECT id FROM organizations WHERE id = $1";
@@ -29,16 +29,11 @@ const DELETE: &str = "DELETE FROM organizations WHERE id = $1";
 pub async fn organization_id(db: &Db, key: &str) -> Result<Uuid> {
     let mut tx = db.begin_maintenance().await?;
     let found: Option<Uuid> = match key.parse::<Uuid>() {
-        Ok(id) => {
-            sqlx::query_scalar(BY_ID)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
+        Ok(id) => query_scalar(BY_ID).bind(id).fetch_optional(&mut tx).await?,
         Err(_) => {
-            sqlx::query_scalar(BY_SLUG)
+            query_scalar(BY_SLUG)
                 .bind(key)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut tx)
                 .await?
         }
     };
@@ -96,8 +91,8 @@ pub async fn export(db: &Db, organization_id: Uuid, dir: &Path) -> Result<OrgMan
         move |source| Error::Io { path, source }
     };
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let schema = db.catalog().await?;
     let mut tx = db.begin_snapshot(APP_ROLE, organization_id).await?;
-    let schema = Schema::read_within(&mut tx).await?;
     let mut tables = Vec::new();
     for table in schema.tables.values() {
         let filter = match (table.scope(), table.name.as_str()) {
@@ -116,19 +111,16 @@ pub async fn export(db: &Db, organization_id: Uuid, dir: &Path) -> Result<OrgMan
         let path = dir.join(&file);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
         let mut hash = Sha256::new();
-        let mut rows = 0;
-        let mut stream = sqlx::query_scalar::<_, String>(&sql)
+        let rows = query_scalar::<String>(&sql)
             .bind(organization_id)
-            .fetch(&mut *tx);
-        while let Some(line) = stream.try_next().await? {
-            hash.update(line.as_bytes());
-            hash.update(b"\n");
-            out.write_all(line.as_bytes())
-                .and_then(|()| out.write_all(b"\n"))
-                .map_err(io(&path))?;
-            rows += 1;
-        }
-        drop(stream);
+            .for_each(&mut tx, |line| {
+                hash.update(line.as_bytes());
+                hash.update(b"\n");
+                out.write_all(line.as_bytes())
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(io(&path))
+            })
+            .await?;
         out.flush().map_err(io(&path))?;
         tables.push(TableFile {
             table: table.name.clone(),
@@ -191,15 +183,15 @@ pub struct OrgDeletion {
 /// users stay, being the platform's, as do their memberships in other organizations.
 #[tracing::instrument(name = "offboarding.delete", skip_all, fields(%organization_id))]
 pub async fn delete(db: &Db, organization_id: Uuid) -> Result<OrgDeletion> {
+    let schema = db.catalog().await?;
     let mut tx = db.begin_maintenance().await?;
     // Row-level security is forced on tenant tables, for their owner too: counting them
     // needs the organization entered.
-    sqlx::query(ENTER_ORGANIZATION)
+    query(ENTER_ORGANIZATION)
         .bind(ORGANIZATION_SETTING)
         .bind(organization_id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-    let schema = Schema::read_within(&mut tx).await?;
     let mut tables = BTreeMap::new();
     for table in schema.tables.values() {
         let filter = match (table.scope(), table.name.as_str()) {
@@ -211,18 +203,15 @@ pub async fn delete(db: &Db, organization_id: Uuid) -> Result<OrgDeletion> {
             "SELECT count(*) FROM {} WHERE {filter} = $1",
             quote(&table.name)?
         );
-        let count: i64 = sqlx::query_scalar(&sql)
+        let count: i64 = query_scalar(&sql)
             .bind(organization_id)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         if count > 0 {
             tables.insert(table.name.clone(), count.unsigned_abs());
         }
     }
-    let deleted = sqlx::query(DELETE)
-        .bind(organization_id)
-        .execute(&mut *tx)
-        .await?;
+    let deleted = query(DELETE).bind(organization_id).execute(&mut tx).await?;
     if deleted.rows_affected() == 0 {
         return Err(Error::not_found(entity::ORGANIZATION));
     }

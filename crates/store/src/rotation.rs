@@ -14,13 +14,12 @@
 
 use crmdb_pg::ident::quote_ident;
 use crmdb_secrets::{Keyring, Sealed};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
 use uuid::Uuid;
 
-use crate::db::Db;
+use crate::db::{Conn, Db};
 use crate::error::{Error, Result};
 use crate::sealing::{binding, SealedTable, SEALED_TABLES};
+use crate::sql::{query, query_scalar};
 
 /// What a rotation re-sealed, per table.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -112,8 +111,8 @@ pub async fn rotate(db: &Db, batch_size: u32) -> Result<RotationReport> {
     };
     let organizations: Vec<Uuid> = {
         let mut tx = db.begin_maintenance().await?;
-        let ids = sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
-            .fetch_all(&mut *tx)
+        let ids = query_scalar("SELECT id FROM organizations ORDER BY id")
+            .fetch_all(&mut tx)
             .await?;
         tx.commit().await?;
         ids
@@ -166,26 +165,26 @@ pub async fn rotate(db: &Db, batch_size: u32) -> Result<RotationReport> {
 
 /// Re-seals one batch; returns how many rows it re-sealed.
 async fn batch(
-    conn: &mut PgConnection,
+    conn: &mut Conn,
     keyring: &Keyring,
     table: &SealedTable,
     statements: &Statements,
     organization_id: Option<Uuid>,
     batch_size: u32,
 ) -> Result<u64> {
-    let rows: Vec<PgRow> = sqlx::query(&statements.select)
+    let rows = query(statements.select.as_str())
         .bind(organization_id.unwrap_or(Uuid::nil()))
         .bind(keyring.current_id())
         .bind(i64::from(batch_size))
-        .fetch_all(&mut *conn)
+        .fetch_rows(&mut *conn)
         .await?;
     for row in &rows {
         let id: Uuid = row.try_get("id")?;
         let key_id: String = row.try_get("encryption_key_id")?;
-        let mut update = sqlx::query(&statements.update)
+        let mut update = query(statements.update.clone())
             .bind(organization_id.unwrap_or(Uuid::nil()))
             .bind(id)
-            .bind(keyring.current_id());
+            .bind(keyring.current_id().to_owned());
         for column in table.columns {
             let ciphertext: Option<Vec<u8>> = row.try_get(*column)?;
             let resealed = ciphertext
@@ -201,7 +200,8 @@ async fn batch(
                 .transpose()?;
             update = update.bind(resealed);
         }
-        update.execute(&mut *conn).await?;
+        // Nothing waits for an update's answer: they go out with the commit.
+        conn.defer(update.into_statement());
     }
     Ok(rows.len() as u64)
 }

@@ -2,7 +2,7 @@
 //! its closed sets (text columns with a `CHECK (col IN (…))`), mapped to their text values.
 
 /// A closed set of the schema: an enum whose variants map one-to-one to the text values its
-/// `CHECK` constraint allows, with `sqlx` and `serde` mappings through that text.
+/// `CHECK` constraint allows, with PostgreSQL and `serde` mappings through that text.
 macro_rules! closed_set {
     (
         $(#[$meta:meta])*
@@ -46,36 +46,42 @@ macro_rules! closed_set {
             }
         }
 
-        impl sqlx::Type<sqlx::Postgres> for $name {
-            fn type_info() -> sqlx::postgres::PgTypeInfo {
-                <&str as sqlx::Type<sqlx::Postgres>>::type_info()
-            }
-
-            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
-                <&str as sqlx::Type<sqlx::Postgres>>::compatible(ty)
-            }
-        }
-
-        impl sqlx::postgres::PgHasArrayType for $name {
-            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
-                <&str as sqlx::postgres::PgHasArrayType>::array_type_info()
-            }
-        }
-
-        impl<'q> sqlx::Encode<'q, sqlx::Postgres> for $name {
-            fn encode_by_ref(
+        impl tokio_postgres::types::ToSql for $name {
+            fn to_sql(
                 &self,
-                buf: &mut sqlx::postgres::PgArgumentBuffer,
-            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
-                <&str as sqlx::Encode<sqlx::Postgres>>::encode(self.as_str(), buf)
+                ty: &tokio_postgres::types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                self.as_str().to_sql(ty, out)
             }
+
+            fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+                <&str as tokio_postgres::types::ToSql>::accepts(ty)
+            }
+
+            tokio_postgres::types::to_sql_checked!();
         }
 
-        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
-            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        impl<'a> tokio_postgres::types::FromSql<'a> for $name {
+            fn from_sql(
+                ty: &tokio_postgres::types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                let text = <&str as tokio_postgres::types::FromSql>::from_sql(ty, raw)?;
                 Ok(text.parse::<$name>()?)
             }
+
+            fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+                <&str as tokio_postgres::types::FromSql>::accepts(ty)
+            }
+        }
+
+        impl $crate::sql::Param for $name {
+            const TYPE: tokio_postgres::types::Type = tokio_postgres::types::Type::TEXT;
+        }
+
+        impl $crate::sql::Param for Vec<$name> {
+            const TYPE: tokio_postgres::types::Type = tokio_postgres::types::Type::TEXT_ARRAY;
         }
 
         impl serde::Serialize for $name {

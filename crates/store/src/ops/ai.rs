@@ -9,6 +9,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{AiChannel, AiConversation};
 use crate::ops::common::page_size;
+use crate::sql::query_as;
 use crate::validate;
 
 /// A conversation to start.
@@ -42,8 +43,8 @@ impl Conversations {
         let session_id = validate::required("session_id", &new.session_id)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "INSERT INTO ai_conversations (organization_id, lead_id, session_id, channel, model) \
                      VALUES ($1, $2, $3, $4, $5) RETURNING *",
                 )
@@ -54,7 +55,7 @@ impl Conversations {
                 .bind(&new.model)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_ai_conversations_leads", entity::LEAD))
+                .map_err(|e| e.missing_parent("fk_ai_conversations_leads", entity::LEAD))
             })
             .await
     }
@@ -92,8 +93,8 @@ impl Conversations {
         let org = self.tenant.organization_id();
         let messages = JsonValue::from(messages.to_vec());
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE ai_conversations \
                      SET messages = messages || $3, token_usage = token_usage + $4 \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
@@ -120,8 +121,8 @@ impl Conversations {
         validate::score("qualification_score", score)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE ai_conversations SET qualification_score = $3, \
                          handoff_triggered = handoff_triggered OR $4::text IS NOT NULL, \
                          handoff_reason = coalesce($4, handoff_reason) \
@@ -143,15 +144,11 @@ impl Conversations {
     pub async fn by_session(&self, session_id: &str, limit: i64) -> Result<Vec<AiConversation>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::AI_SESSION)
-                    .bind(org)
-                    .bind(session_id)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
+        query_as(hot::AI_SESSION)
+            .bind(org)
+            .bind(session_id)
+            .bind(limit)
+            .fetch_all(&self.tenant)
             .await
     }
 

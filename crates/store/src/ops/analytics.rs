@@ -9,6 +9,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::AnalyticsEvent;
 use crate::ops::common::page_size;
+use crate::sql::query_as;
 use crate::validate;
 
 /// An event to record.
@@ -64,8 +65,8 @@ impl Analytics {
         }
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "INSERT INTO analytics_events (organization_id, event_type, event_data, user_id, \
                          lead_id, session_id, occurred_at) \
                      VALUES ($1, $2, coalesce($3, '{}'::jsonb), $4, $5, $6, coalesce($7, now())) \
@@ -80,7 +81,7 @@ impl Analytics {
                 .bind(event.occurred_at)
                 .fetch_one(&mut **tx)
                 .await
-                .map_err(|e| Error::from(e).missing_parent("fk_analytics_events_leads", entity::LEAD))
+                .map_err(|e| e.missing_parent("fk_analytics_events_leads", entity::LEAD))
             })
             .await
     }
@@ -107,16 +108,12 @@ impl Analytics {
     ) -> Result<Vec<AnalyticsEvent>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::ANALYTICS_EVENTS)
-                    .bind(org)
-                    .bind(event_type)
-                    .bind(since)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
+        query_as(hot::ANALYTICS_EVENTS)
+            .bind(org)
+            .bind(event_type)
+            .bind(since)
+            .bind(limit)
+            .fetch_all(&self.tenant)
             .await
     }
 }

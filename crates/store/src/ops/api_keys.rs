@@ -9,6 +9,7 @@ use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::ApiKey;
 use crate::sealing;
+use crate::sql::query_as;
 use crate::validate;
 
 const TABLE: &str = "api_keys";
@@ -59,24 +60,20 @@ impl ApiKeys {
         let org = self.tenant.organization_id();
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, key);
         let hint = sealing::hint(key.expose_secret());
-        self.tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO api_keys (organization_id, service_name, key_name, key_ciphertext, \
+        query_as(
+            "INSERT INTO api_keys (organization_id, service_name, key_name, key_ciphertext, \
                          encryption_key_id, key_hint, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
-                )
-                .bind(org)
-                .bind(service_name)
-                .bind(&key_name)
-                .bind(&sealed.ciphertext)
-                .bind(&sealed.key_id)
-                .bind(&hint)
-                .bind(expires_at)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(service_name)
+        .bind(&key_name)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.key_id)
+        .bind(&hint)
+        .bind(expires_at)
+        .fetch_one(&self.tenant)
+        .await
     }
 
     /// An API key (sealed).

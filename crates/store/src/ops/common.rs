@@ -3,80 +3,69 @@
 
 use std::borrow::Cow;
 
-use sqlx::postgres::PgRow;
-use sqlx::{Encode, FromRow, PgConnection, Postgres, Type};
 use uuid::Uuid;
 
 use crate::db::Tenant;
 use crate::error::{Error, Result};
+use crate::sql::{query, query_as, FromRow, Param};
 
+// Each of these is one statement, so it runs as a transaction of its own: `BEGIN`,
+// entering the tenant, the statement and `COMMIT` in one round trip.
 impl Tenant {
     /// Every row `sql` selects with the organization as `$1`.
-    pub(crate) async fn rows_of_organization<T>(&self, sql: &'static str) -> Result<Vec<T>>
-    where
-        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let org = self.organization_id();
-        self.read(async |tx| Ok(sqlx::query_as(sql).bind(org).fetch_all(&mut **tx).await?))
+    pub(crate) async fn rows_of_organization<T: FromRow>(
+        &self,
+        sql: &'static str,
+    ) -> Result<Vec<T>> {
+        query_as(sql)
+            .bind(self.organization_id())
+            .fetch_all(self)
             .await
     }
 
     /// The row `sql` selects with the organization as `$1` and `id` as `$2`, or "`entity` not
     /// found".
-    pub(crate) async fn row_by_id<T>(
+    pub(crate) async fn row_by_id<T: FromRow>(
         &self,
         sql: &'static str,
         id: Uuid,
         entity: &'static str,
-    ) -> Result<T>
-    where
-        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let org = self.organization_id();
-        self.read(async |tx| one_by_id(tx, sql, org, id, entity).await)
-            .await
+    ) -> Result<T> {
+        query_as(sql)
+            .bind(self.organization_id())
+            .bind(id)
+            .fetch_optional(self)
+            .await?
+            .ok_or(Error::not_found(entity))
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1` and
     /// `id` as `$2`, or "`entity` not found".
-    pub(crate) async fn update_by_id<T>(
+    pub(crate) async fn update_by_id<T: FromRow>(
         &self,
         sql: &'static str,
         id: Uuid,
         entity: &'static str,
-    ) -> Result<T>
-    where
-        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-    {
-        let org = self.organization_id();
-        self.transaction(async |tx| one_by_id(tx, sql, org, id, entity).await)
-            .await
+    ) -> Result<T> {
+        self.row_by_id(sql, id, entity).await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1`,
     /// `id` as `$2` and `value` as `$3`, or "`entity` not found".
-    pub(crate) async fn set_by_id<'v, T, V>(
+    pub(crate) async fn set_by_id<'v, T: FromRow, V: Param + 'v>(
         &self,
         sql: &'static str,
         id: Uuid,
         value: V,
         entity: &'static str,
-    ) -> Result<T>
-    where
-        T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-        V: Encode<'v, Postgres> + Type<Postgres> + Send + 'v,
-    {
-        let org = self.organization_id();
-        self.transaction(async |tx| {
-            sqlx::query_as(sql)
-                .bind(org)
-                .bind(id)
-                .bind(value)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::not_found(entity))
-        })
-        .await
+    ) -> Result<T> {
+        query_as(sql)
+            .bind(self.organization_id())
+            .bind(id)
+            .bind(value)
+            .fetch_optional(self)
+            .await?
+            .ok_or(Error::not_found(entity))
     }
 
     /// Runs the delete (or soft delete) in `sql` with the organization as `$1` and `id` as
@@ -87,40 +76,17 @@ impl Tenant {
         id: Uuid,
         entity: &'static str,
     ) -> Result<()> {
-        let org = self.organization_id();
-        self.transaction(async |tx| {
-            let deleted = sqlx::query(sql)
-                .bind(org)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected();
-            if deleted == 0 {
-                return Err(Error::not_found(entity));
-            }
-            Ok(())
-        })
-        .await
+        let deleted = query(sql)
+            .bind(self.organization_id())
+            .bind(id)
+            .execute(self)
+            .await?
+            .rows_affected();
+        if deleted == 0 {
+            return Err(Error::not_found(entity));
+        }
+        Ok(())
     }
-}
-
-/// The one row `sql` returns with `org` as `$1` and `id` as `$2`, or "`entity` not found".
-async fn one_by_id<T>(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    org: Uuid,
-    id: Uuid,
-    entity: &'static str,
-) -> Result<T>
-where
-    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
-{
-    sqlx::query_as(sql)
-        .bind(org)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(Error::not_found(entity))
 }
 
 /// The largest page any list operation returns.

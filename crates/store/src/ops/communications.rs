@@ -10,6 +10,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{Channel, Communication, CommunicationStatus};
 use crate::ops::common::{next_cursor, page_size};
+use crate::sql::{query, query_as};
 use crate::validate;
 
 /// A message received from a provider webhook.
@@ -92,8 +93,8 @@ impl Tenant {
     }
 }
 
-fn references(error: sqlx::Error) -> Error {
-    Error::from(error)
+fn references(error: Error) -> Error {
+    error
         .missing_parent("fk_communications_leads", entity::LEAD)
         .missing_parent("fk_communications_organization_members", entity::MEMBER)
         .missing_parent("fk_communications_message_templates", entity::TEMPLATE)
@@ -107,8 +108,8 @@ impl Communications {
         let external_id = validate::required("external_id", &message.external_id)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let inserted: Option<Communication> = sqlx::query_as(
+            .write(async |tx| {
+                let inserted: Option<Communication> = query_as(
                     "INSERT INTO communications (organization_id, lead_id, channel, direction, \
                          content, status, external_id, metadata, occurred_at) \
                      VALUES ($1, $2, $3, 'inbound', $4, 'received', $5, coalesce($6, '{}'::jsonb), $7) \
@@ -126,7 +127,7 @@ impl Communications {
                 .await
                 .map_err(references)?;
                 if let Some(row) = inserted {
-                    sqlx::query(
+                    query(
                         "UPDATE leads SET last_contacted_at = greatest(last_contacted_at, $3) \
                          WHERE organization_id = $1 AND id = $2",
                     )
@@ -137,7 +138,7 @@ impl Communications {
                     .await?;
                     return Ok((row, true));
                 }
-                let existing: Communication = sqlx::query_as(
+                let existing: Communication = query_as(
                     "SELECT * FROM communications \
                      WHERE organization_id = $1 AND channel = $2 AND external_id = $3",
                 )
@@ -162,8 +163,8 @@ impl Communications {
         }
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let row: Communication = sqlx::query_as(
+            .write(async |tx| {
+                let row: Communication = query_as(
                     "INSERT INTO communications (organization_id, lead_id, user_id, channel, \
                          direction, content, status, external_id, template_id, duration_seconds, \
                          recording_url, metadata, occurred_at) \
@@ -186,7 +187,7 @@ impl Communications {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(references)?;
-                sqlx::query(
+                query(
                     "UPDATE leads SET last_contacted_at = greatest(last_contacted_at, $3) \
                      WHERE organization_id = $1 AND id = $2",
                 )
@@ -223,8 +224,8 @@ impl Communications {
     ) -> Result<Communication> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE communications SET status = $3, external_id = coalesce($4, external_id) \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
                 )
@@ -261,20 +262,17 @@ impl Communications {
     ) -> Result<TimelinePage> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        let communications: Vec<Communication> = self
-            .tenant
-            .read(async |tx| {
-                let query = match before {
-                    None => sqlx::query_as(hot::LEAD_TIMELINE).bind(org).bind(lead_id),
-                    Some(cursor) => sqlx::query_as(hot::LEAD_TIMELINE_BEFORE)
-                        .bind(org)
-                        .bind(lead_id)
-                        .bind(cursor.occurred_at)
-                        .bind(cursor.id),
-                };
-                Ok(query.bind(limit).fetch_all(&mut **tx).await?)
-            })
-            .await?;
+        let communications: Vec<Communication> = match before {
+            None => query_as(hot::LEAD_TIMELINE).bind(org).bind(lead_id),
+            Some(cursor) => query_as(hot::LEAD_TIMELINE_BEFORE)
+                .bind(org)
+                .bind(lead_id)
+                .bind(cursor.occurred_at)
+                .bind(cursor.id),
+        }
+        .bind(limit)
+        .fetch_all(&self.tenant)
+        .await?;
         let next = next_cursor(&communications, limit, |last| TimelineCursor {
             occurred_at: last.occurred_at,
             id: last.id,

@@ -13,6 +13,7 @@ use crate::models::{
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
 };
 use crate::sealing;
+use crate::sql::query_as;
 use crate::validate;
 
 const ACCESS: &str = "access_token_ciphertext";
@@ -116,8 +117,8 @@ impl Integrations {
         let sealed = self.seal_tokens(CALENDAR, tokens)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "INSERT INTO calendar_integrations (organization_id, user_id, provider, \
                          access_token_ciphertext, refresh_token_ciphertext, encryption_key_id, \
                          token_expires_at, calendar_id) \
@@ -142,7 +143,7 @@ impl Integrations {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e)
+                    e
                         .missing_parent(
                             "fk_calendar_integrations_organization_members",
                             entity::MEMBER,
@@ -197,8 +198,8 @@ impl Integrations {
     ) -> Result<CalendarIntegration> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE calendar_integrations SET sync_status = $3, \
                          sync_cursor = coalesce($4, sync_cursor), last_sync_at = now() \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
@@ -237,10 +238,8 @@ impl Integrations {
         let account_id = validate::required("account_id", account_id)?;
         let sealed = self.seal_tokens(MARKETING, tokens)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO marketing_integrations (organization_id, platform, account_id, \
+        query_as(
+            "INSERT INTO marketing_integrations (organization_id, platform, account_id, \
                          access_token_ciphertext, refresh_token_ciphertext, encryption_key_id, \
                          token_expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -251,18 +250,16 @@ impl Integrations {
                          token_expires_at = EXCLUDED.token_expires_at, \
                          is_active = true \
                      RETURNING *",
-                )
-                .bind(org)
-                .bind(platform)
-                .bind(&account_id)
-                .bind(&sealed.access)
-                .bind(&sealed.refresh)
-                .bind(&sealed.key_id)
-                .bind(tokens.expires_at)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(platform)
+        .bind(&account_id)
+        .bind(&sealed.access)
+        .bind(&sealed.refresh)
+        .bind(&sealed.key_id)
+        .bind(tokens.expires_at)
+        .fetch_one(&self.tenant)
+        .await
     }
 
     /// A marketing integration (tokens sealed).
@@ -336,26 +333,22 @@ impl Integrations {
             .webhook_verify_token
             .as_ref()
             .map(crmdb_secrets::hash_token);
-        self.tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO whatsapp_configs (organization_id, provider, phone_number, \
+        query_as(
+            "INSERT INTO whatsapp_configs (organization_id, provider, phone_number, \
                          phone_number_id, business_account_id, webhook_verify_token_hash, \
                          credentials_ciphertext, encryption_key_id, setup_completed, is_active) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, true) RETURNING *",
-                )
-                .bind(org)
-                .bind(new.provider)
-                .bind(&phone)
-                .bind(&new.phone_number_id)
-                .bind(&new.business_account_id)
-                .bind(&verify_hash)
-                .bind(&sealed.ciphertext)
-                .bind(&sealed.key_id)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(new.provider)
+        .bind(&phone)
+        .bind(&new.phone_number_id)
+        .bind(&new.business_account_id)
+        .bind(&verify_hash)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.key_id)
+        .fetch_one(&self.tenant)
+        .await
     }
 
     /// The opened credentials of a WhatsApp config.
@@ -399,8 +392,8 @@ impl Integrations {
             credentials,
         );
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE voip_configs SET phone_number = $3, credentials_ciphertext = $4, \
                          encryption_key_id = $5, cost_per_minute = $6, setup_completed = true, \
                          is_active = true \

@@ -15,6 +15,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{BackgroundJob, JobStatus};
 use crate::ops::common::page_size;
+use crate::sql::{query_as, query_scalar, On};
 use crate::validate;
 
 /// A job to enqueue.
@@ -96,26 +97,22 @@ impl Jobs {
             return Err(Error::invalid("max_attempts", "must be at least 1"));
         }
         let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO background_jobs (organization_id, queue, job_type, payload, \
+        query_as(
+            "INSERT INTO background_jobs (organization_id, queue, job_type, payload, \
                          priority, max_attempts, run_at) \
                      VALUES ($1, coalesce($2, 'default'), $3, $4, coalesce($5, 100), \
                              coalesce($6, 5), coalesce($7, now())) \
                      RETURNING *",
-                )
-                .bind(org)
-                .bind(&new.queue)
-                .bind(&job_type)
-                .bind(&new.payload)
-                .bind(new.priority)
-                .bind(new.max_attempts)
-                .bind(new.run_at)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(&new.queue)
+        .bind(&job_type)
+        .bind(&new.payload)
+        .bind(new.priority)
+        .bind(new.max_attempts)
+        .bind(new.run_at)
+        .fetch_one(&self.tenant)
+        .await
     }
 
     /// A job.
@@ -135,19 +132,15 @@ impl Jobs {
     pub async fn list(&self, status: JobStatus, limit: i64) -> Result<Vec<BackgroundJob>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM background_jobs WHERE organization_id = $1 AND status = $2 \
+        query_as(
+            "SELECT * FROM background_jobs WHERE organization_id = $1 AND status = $2 \
                      ORDER BY created_at DESC LIMIT $3",
-                )
-                .bind(org)
-                .bind(status)
-                .bind(limit)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(status)
+        .bind(limit)
+        .fetch_all(&self.tenant)
+        .await
     }
 
     /// Cancels a job that has not started.
@@ -155,8 +148,8 @@ impl Jobs {
     pub async fn cancel(&self, id: Uuid) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE background_jobs SET status = 'cancelled', finished_at = now() \
                      WHERE organization_id = $1 AND id = $2 AND status = 'queued' RETURNING *",
                 )
@@ -174,8 +167,8 @@ impl Jobs {
     pub async fn complete(&self, id: Uuid, worker: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE background_jobs SET status = 'succeeded', finished_at = now(), \
                          locked_at = NULL, locked_by = NULL, last_error = NULL \
                      WHERE organization_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3 \
@@ -197,8 +190,8 @@ impl Jobs {
     pub async fn fail(&self, id: Uuid, worker: &str, error: &str) -> Result<BackgroundJob> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let attempts: i32 = sqlx::query_scalar(
+            .write(async |tx| {
+                let attempts: i32 = query_scalar(
                     "SELECT attempts FROM background_jobs \
                      WHERE organization_id = $1 AND id = $2 AND status = 'running' AND locked_by = $3 \
                      FOR UPDATE",
@@ -209,7 +202,7 @@ impl Jobs {
                 .fetch_optional(&mut **tx)
                 .await?
                 .ok_or(Error::not_found(entity::HELD_JOB))?;
-                Ok(sqlx::query_as(
+                query_as(
                     "UPDATE background_jobs SET \
                          status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END, \
                          finished_at = CASE WHEN attempts >= max_attempts THEN now() END, \
@@ -223,7 +216,7 @@ impl Jobs {
                 .bind(retry_delay(attempts).as_secs_f64())
                 .bind(error)
                 .fetch_one(&mut **tx)
-                .await?)
+                .await
             })
             .await
     }
@@ -268,13 +261,11 @@ impl Worker {
             .db
             .begin_entered(crate::db::WORKER_ROLE, None, None)
             .await?;
-        let job = sqlx::query_as(hot::CLAIM_JOB)
+        query_as(hot::CLAIM_JOB)
             .bind(queue)
             .bind(&self.name)
-            .fetch_optional(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(job)
+            .fetch_optional(On::Last(&mut tx))
+            .await
     }
 
     /// Marks a claimed job as done.

@@ -1,6 +1,7 @@
 //! Members and invitations of an organization: invite with a hashed token, accept, change
 //! role, remove — never leaving the organization without an active owner.
 
+use crate::sql::{query, query_as, query_scalar, row_struct};
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -40,17 +41,13 @@ impl Members {
     #[tracing::instrument(name = "members.list", skip_all)]
     pub async fn list(&self) -> Result<Vec<OrganizationMember>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM organization_members WHERE organization_id = $1 \
+        query_as(
+            "SELECT * FROM organization_members WHERE organization_id = $1 \
                      ORDER BY joined_at, id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .fetch_all(&self.tenant)
+        .await
     }
 
     /// The membership of `user_id`.
@@ -70,7 +67,7 @@ impl Members {
     pub async fn add(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| insert_member(tx, org, user_id, role, None).await)
+            .write(async |tx| insert_member(tx, org, user_id, role, None).await)
             .await
     }
 
@@ -97,8 +94,8 @@ impl Members {
         let token_hash = crmdb_secrets::hash_token(&token);
         let invitation = self
             .tenant
-            .transaction(async |tx| {
-                sqlx::query(
+            .write(async |tx| {
+                query(
                     "UPDATE organization_invitations SET revoked_at = now() \
                      WHERE organization_id = $1 AND email = $2 \
                        AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -107,7 +104,7 @@ impl Members {
                 .bind(&email)
                 .execute(&mut **tx)
                 .await?;
-                sqlx::query_as(
+                query_as(
                     "INSERT INTO organization_invitations \
                          (organization_id, email, role, token_hash, invited_by, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) \
@@ -123,7 +120,7 @@ impl Members {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e).missing_parent(
+                    e.missing_parent(
                         "fk_organization_invitations_organization_members",
                         entity::MEMBER,
                     )
@@ -137,20 +134,16 @@ impl Members {
     #[tracing::instrument(name = "members.pending_invitations", skip_all)]
     pub async fn pending_invitations(&self) -> Result<Vec<OrganizationInvitation>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT organization_id, id, email, role, invited_by, expires_at, \
+        query_as(
+            "SELECT organization_id, id, email, role, invited_by, expires_at, \
                             accepted_at, revoked_at, created_at, updated_at \
                      FROM organization_invitations \
                      WHERE organization_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
                      ORDER BY created_at DESC, id",
-                )
-                .bind(org)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .fetch_all(&self.tenant)
+        .await
     }
 
     /// Revokes a pending invitation.
@@ -175,22 +168,23 @@ impl Members {
     pub async fn accept(&self, token: &SecretString, user_id: Uuid) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         let token_hash = crmdb_secrets::hash_token(token);
-        /// The pending invitation a token names, as `invitation_by_token` returns it.
-        #[derive(sqlx::FromRow)]
-        struct Pending {
-            id: Uuid,
-            email: String,
-            role: MemberRole,
-            invited_by: Option<Uuid>,
-            expires_at: chrono::DateTime<Utc>,
+        row_struct! {
+            /// The pending invitation a token names, as `invitation_by_token` returns it.
+            struct Pending {
+                id: Uuid,
+                email: String,
+                role: MemberRole,
+                invited_by: Option<Uuid>,
+                expires_at: chrono::DateTime<Utc>,
+            }
         }
         // The accepting user is not a member yet: only as the acting user is their
         // account visible.
         self.tenant
             .acting_as(user_id)
-            .transaction(async |tx| {
+            .write(async |tx| {
                 // The token hash is compared inside the database, never read back.
-                let invitation: Pending = sqlx::query_as("SELECT * FROM invitation_by_token($1)")
+                let invitation: Pending = query_as("SELECT * FROM invitation_by_token($1)")
                     .bind(&token_hash)
                     .fetch_optional(&mut **tx)
                     .await?
@@ -206,7 +200,7 @@ impl Members {
                 }
                 let member =
                     insert_member(tx, org, user_id, invitation.role, invitation.invited_by).await?;
-                sqlx::query(
+                query(
                     "UPDATE organization_invitations SET accepted_at = now() \
                      WHERE organization_id = $1 AND id = $2",
                 )
@@ -224,11 +218,11 @@ impl Members {
     pub async fn change_role(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 if role != MemberRole::Owner {
                     guard_last_owner(tx, org, user_id, "the last owner cannot be demoted").await?;
                 }
-                sqlx::query_as(
+                query_as(
                     "UPDATE organization_members SET role = $3 \
                      WHERE organization_id = $1 AND user_id = $2 RETURNING *",
                 )
@@ -247,9 +241,9 @@ impl Members {
     pub async fn remove(&self, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 guard_last_owner(tx, org, user_id, "the last owner cannot be removed").await?;
-                let removed = sqlx::query(
+                let removed = query(
                     "DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2",
                 )
                 .bind(org)
@@ -273,7 +267,7 @@ async fn insert_member(
     role: MemberRole,
     invited_by: Option<Uuid>,
 ) -> Result<OrganizationMember> {
-    sqlx::query_as(
+    query_as(
         "INSERT INTO organization_members (organization_id, user_id, role, invited_by) \
          VALUES ($1, $2, $3, $4) RETURNING *",
     )
@@ -284,7 +278,7 @@ async fn insert_member(
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
-        Error::from(e)
+        e
             .missing_parent("fk_organization_members_users", entity::USER)
             .missing_parent(
                 "fk_organization_members_organization_members",
@@ -301,7 +295,7 @@ async fn guard_last_owner(
     user_id: Uuid,
     why: &'static str,
 ) -> Result<()> {
-    let owners: Vec<Uuid> = sqlx::query_scalar(
+    let owners: Vec<Uuid> = query_scalar(
         "SELECT user_id FROM organization_members \
          WHERE organization_id = $1 AND role = 'owner' AND status = 'active' \
          ORDER BY user_id FOR UPDATE",

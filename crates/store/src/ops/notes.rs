@@ -3,9 +3,10 @@
 use uuid::Uuid;
 
 use crate::db::Tenant;
-use crate::error::{entity, Error, Result};
+use crate::error::{entity, Result};
 use crate::models::LeadNote;
 use crate::ops::leads::require_lead;
+use crate::sql::query_as;
 use crate::validate;
 
 /// The lead notes of one organization.
@@ -39,9 +40,9 @@ impl Notes {
         let body = validate::required("body", body)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 require_lead(tx, org, lead_id).await?;
-                sqlx::query_as(
+                query_as(
                     "INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body) \
                      VALUES ($1, $2, $3, $4) RETURNING *",
                 )
@@ -52,7 +53,7 @@ impl Notes {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e)
+                    e
                         .missing_parent("fk_lead_notes_organization_members", entity::MEMBER)
                 })
             })
@@ -116,17 +117,13 @@ impl Notes {
     #[tracing::instrument(name = "notes.list", skip_all, fields(%lead_id))]
     pub async fn list(&self, lead_id: Uuid) -> Result<Vec<LeadNote>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM lead_notes WHERE organization_id = $1 AND lead_id = $2 \
+        query_as(
+            "SELECT * FROM lead_notes WHERE organization_id = $1 AND lead_id = $2 \
                      ORDER BY is_pinned DESC, created_at DESC, id DESC",
-                )
-                .bind(org)
-                .bind(lead_id)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(lead_id)
+        .fetch_all(&self.tenant)
+        .await
     }
 }

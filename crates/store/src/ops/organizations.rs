@@ -5,18 +5,27 @@ use crmdb_seed::{NewOrganization, SeedError};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::{Db, Tenant};
+use crate::db::{Db, Tenant, APP_ROLE};
 use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, Organization, User};
 use crate::sealing;
+use crate::sql::{query, query_as, query_scalar, FromRow};
 use crate::validate;
 
 /// An organization the user belongs to, with the user's role there.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Membership {
-    #[sqlx(flatten)]
     pub organization: Organization,
     pub role: MemberRole,
+}
+
+impl FromRow for Membership {
+    fn from_row(row: &tokio_postgres::Row) -> Result<Membership> {
+        Ok(Membership {
+            organization: Organization::from_row(row)?,
+            role: row.try_get("role")?,
+        })
+    }
 }
 
 /// A user account to create.
@@ -58,7 +67,7 @@ impl Tenant {
     pub async fn organization(&self) -> Result<Organization> {
         let id = self.organization_id();
         self.read(async |tx| {
-            sqlx::query_as("SELECT * FROM organizations WHERE id = $1 AND deleted_at IS NULL")
+            query_as("SELECT * FROM organizations WHERE id = $1 AND deleted_at IS NULL")
                 .bind(id)
                 .fetch_optional(&mut **tx)
                 .await?
@@ -83,28 +92,46 @@ impl Organizations {
             slug: slug(&new.slug)?,
             ..new.clone()
         };
-        let mut tx = self.db.begin_global(owner).await?;
-        let id = crmdb_seed::create_organization(&mut tx, &new)
-            .await
-            .map_err(seed_error)?;
-        // create_organization left the new organization entered for row-level security.
-        if let Some(user_id) = owner {
-            sqlx::query(
-                "INSERT INTO organization_members (organization_id, user_id, role) \
-                 VALUES ($1, $2, 'owner')",
-            )
+        // The organization is entered before it exists: row-level security lets the
+        // application role insert only the organization it entered.
+        let id = Uuid::now_v7();
+        let mut tx = self.db.begin_entered(APP_ROLE, Some(id), owner).await?;
+        let inserted: Option<Uuid> = query_scalar(crmdb_seed::INSERT_ORGANIZATION)
             .bind(id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| {
-                Error::from(e).missing_parent("fk_organization_members_users", entity::USER)
-            })?;
-        }
-        let organization = sqlx::query_as("SELECT * FROM organizations WHERE id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
+            .bind(new.name.as_str())
+            .bind(new.slug.as_str())
+            .bind(new.locale.as_deref())
+            .bind(new.timezone.as_deref())
+            .bind(new.currency.as_deref())
+            .fetch_optional(&mut tx)
             .await?;
+        if inserted.is_none() {
+            return Err(seed_error(SeedError::SlugTaken { slug: new.slug }));
+        }
+        // Nothing below needs an answer before the organization is read back: the defaults
+        // and the owner's membership go out with that read, the read with the commit.
+        tx.defer(
+            query(crmdb_seed::ORGANIZATION_DEFAULTS)
+                .bind(id)
+                .bind(crmdb_seed::organization_defaults(id).map_err(seed_error)?)
+                .into_statement(),
+        );
+        if let Some(user_id) = owner {
+            tx.defer(
+                query(
+                    "INSERT INTO organization_members (organization_id, user_id, role) \
+                     VALUES ($1, $2, 'owner')",
+                )
+                .bind(id)
+                .bind(user_id)
+                .into_statement(),
+            );
+        }
+        let organization = query_as("SELECT * FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut tx)
+            .await
+            .map_err(|e| e.missing_parent("fk_organization_members_users", entity::USER))?;
         tx.commit().await?;
         Ok(organization)
     }
@@ -115,7 +142,7 @@ impl Organizations {
         // No organization is selected: the own_memberships policy shows the user's own
         // membership rows only.
         let mut tx = self.db.begin_global(Some(user_id)).await?;
-        let memberships = sqlx::query_as(
+        let memberships = query_as(
             "SELECT o.*, m.role \
              FROM organization_members AS m \
              JOIN organizations AS o ON o.id = m.organization_id \
@@ -123,7 +150,7 @@ impl Organizations {
              ORDER BY o.name, o.id",
         )
         .bind(user_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(memberships)
@@ -145,7 +172,7 @@ impl Users {
         // A user may only create their own account: the new id is the acting user.
         let id = Uuid::now_v7();
         let mut tx = self.db.begin_global(Some(id)).await?;
-        let user = sqlx::query_as(
+        let user = query_as(
             "INSERT INTO users (id, email, full_name, phone, password_hash) \
              VALUES ($1, $2, $3, $4, $5) \
              RETURNING id, email, full_name, phone, locale, is_active, email_verified_at, \
@@ -156,7 +183,7 @@ impl Users {
         .bind(full_name)
         .bind(phone)
         .bind(password_hash)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?;
         tx.commit().await?;
         Ok(user)
@@ -178,9 +205,9 @@ impl Users {
     pub async fn authenticate(&self, email: &str, password: &SecretString) -> Result<Option<User>> {
         let email = validate::email("email", email)?;
         let mut tx = self.db.begin_global(None).await?;
-        let parameters: Option<String> = sqlx::query_scalar("SELECT login_parameters($1)")
+        let parameters: Option<String> = query_scalar("SELECT login_parameters($1)")
             .bind(&email)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let Some(candidate) = parameters
             .as_deref()
@@ -188,15 +215,21 @@ impl Users {
         else {
             return Ok(None);
         };
-        let user_id: Option<Uuid> = sqlx::query_scalar("SELECT login_verify($1, $2)")
+        let user_id: Option<Uuid> = query_scalar("SELECT login_verify($1, $2)")
             .bind(&email)
             .bind(&candidate)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let Some(user_id) = user_id else {
             return Ok(None);
         };
-        crmdb_pg::tenancy::set_user(&mut tx, user_id).await?;
+        // Acting as the user shows their own account; it goes out with the read.
+        tx.defer(
+            query("SELECT set_config($1, $2, true)")
+                .bind(crmdb_pg::tenancy::USER_SETTING)
+                .bind(user_id.to_string())
+                .into_statement(),
+        );
         let user = own_account(&mut tx, user_id).await?;
         tx.commit().await?;
         Ok(Some(user))
@@ -218,7 +251,7 @@ impl Users {
             .seal(secret, sealing::binding(None, table, column));
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         // UPDATE, then INSERT: an upsert would need to read the row's secret columns.
-        let restarted = sqlx::query(
+        let restarted = query(
             "UPDATE user_two_factor \
              SET secret_ciphertext = $2, encryption_key_id = $3, enabled_at = NULL \
              WHERE user_id = $1",
@@ -226,20 +259,20 @@ impl Users {
         .bind(user_id)
         .bind(&sealed.ciphertext)
         .bind(&sealed.key_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         if restarted == 0 {
-            sqlx::query(
+            query(
                 "INSERT INTO user_two_factor (user_id, secret_ciphertext, encryption_key_id) \
                  VALUES ($1, $2, $3)",
             )
             .bind(user_id)
             .bind(&sealed.ciphertext)
             .bind(&sealed.key_id)
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await
-            .map_err(|e| Error::from(e).missing_parent("fk_user_two_factor_users", entity::USER))?;
+            .map_err(|e| e.missing_parent("fk_user_two_factor_users", entity::USER))?;
         }
         tx.commit().await?;
         Ok(())
@@ -249,11 +282,11 @@ impl Users {
     #[tracing::instrument(name = "users.confirm_two_factor", skip_all, fields(%user_id))]
     pub async fn confirm_two_factor(&self, user_id: Uuid) -> Result<()> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
-        let updated = sqlx::query(
+        let updated = query(
             "UPDATE user_two_factor SET enabled_at = coalesce(enabled_at, now()) WHERE user_id = $1",
         )
         .bind(user_id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected();
         tx.commit().await?;
@@ -268,8 +301,8 @@ impl Users {
     pub async fn two_factor_secret(&self, user_id: Uuid) -> Result<SecretString> {
         let mut tx = self.db.begin_global(Some(user_id)).await?;
         let row: Option<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT encryption_key_id, secret_ciphertext FROM two_factor_secret()")
-                .fetch_optional(&mut *tx)
+            query_as("SELECT encryption_key_id, secret_ciphertext FROM two_factor_secret()")
+                .fetch_optional(&mut tx)
                 .await?;
         tx.commit().await?;
         let (key_id, ciphertext) = row.ok_or(Error::not_found(entity::TWO_FACTOR_ENROLMENT))?;
@@ -284,8 +317,8 @@ impl Users {
 
 /// The acting user's own account, without the password hash (which the application role
 /// cannot read).
-pub(crate) async fn own_account(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<User> {
-    sqlx::query_as(
+pub(crate) async fn own_account(conn: &mut crate::db::Conn, id: Uuid) -> Result<User> {
+    query_as(
         "SELECT id, email, full_name, phone, locale, is_active, email_verified_at, \
                 last_login_at, created_at, updated_at \
          FROM users WHERE id = $1",
@@ -318,7 +351,6 @@ fn seed_error(error: SeedError) -> Error {
         SeedError::SlugTaken { .. } => Error::Conflict {
             constraint: "uq_organizations_slug".to_owned(),
         },
-        SeedError::Database { source, .. } => Error::from(source),
         other => Error::Seed(other),
     }
 }

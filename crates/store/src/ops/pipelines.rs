@@ -5,6 +5,7 @@ use uuid::Uuid;
 use crate::db::{Tenant, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{Pipeline, PipelineStage, StageType};
+use crate::sql::{query, query_as, query_scalar};
 use crate::validate;
 
 /// A stage to add to a pipeline.
@@ -58,8 +59,8 @@ impl Pipelines {
         }
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let pipeline: Pipeline = sqlx::query_as(
+            .write(async |tx| {
+                let pipeline: Pipeline = query_as(
                     "INSERT INTO pipelines (organization_id, name, position) \
                      SELECT $1, $2, coalesce(max(position) + 1, 0) \
                      FROM pipelines WHERE organization_id = $1 \
@@ -106,7 +107,7 @@ impl Pipelines {
         let org = self.tenant.organization_id();
         self.tenant
             .read(async |tx| {
-                sqlx::query_as("SELECT * FROM pipelines WHERE organization_id = $1 AND is_default")
+                query_as("SELECT * FROM pipelines WHERE organization_id = $1 AND is_default")
                     .bind(org)
                     .fetch_optional(&mut **tx)
                     .await?
@@ -161,7 +162,7 @@ impl Pipelines {
         check_stage(stage)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 require_pipeline(tx, org, pipeline_id).await?;
                 insert_stage(tx, org, pipeline_id, stage).await
             })
@@ -206,7 +207,7 @@ impl Pipelines {
     ) -> Result<Vec<PipelineStage>> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 require_pipeline(tx, org, pipeline_id).await?;
                 let current = stages_of(tx, org, pipeline_id).await?;
                 let mut wanted = stage_ids.to_vec();
@@ -219,13 +220,13 @@ impl Pipelines {
                         "must list every stage of the pipeline exactly once",
                     ));
                 }
-                sqlx::query(
+                query(
                     "SET CONSTRAINTS uq_pipeline_stages_organization_id_pipeline_id_stage_order \
                      DEFERRED",
                 )
                 .execute(&mut **tx)
                 .await?;
-                sqlx::query(
+                query(
                     "UPDATE pipeline_stages AS s SET stage_order = o.position \
                      FROM unnest($3::uuid[]) WITH ORDINALITY AS o (id, position) \
                      WHERE s.organization_id = $1 AND s.pipeline_id = $2 AND s.id = o.id",
@@ -252,7 +253,7 @@ fn check_stage(stage: &NewStage) -> Result<()> {
 }
 
 async fn require_pipeline(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> {
-    let exists: bool = sqlx::query_scalar(
+    let exists: bool = query_scalar(
         "SELECT EXISTS (SELECT 1 FROM pipelines WHERE organization_id = $1 AND id = $2)",
     )
     .bind(org)
@@ -266,14 +267,14 @@ async fn require_pipeline(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> 
 }
 
 async fn stages_of(tx: &mut TenantTx, org: Uuid, pipeline_id: Uuid) -> Result<Vec<PipelineStage>> {
-    Ok(sqlx::query_as(
+    query_as(
         "SELECT * FROM pipeline_stages WHERE organization_id = $1 AND pipeline_id = $2 \
          ORDER BY stage_order",
     )
     .bind(org)
     .bind(pipeline_id)
     .fetch_all(&mut **tx)
-    .await?)
+    .await
 }
 
 async fn insert_stage(
@@ -282,7 +283,7 @@ async fn insert_stage(
     pipeline_id: Uuid,
     stage: &NewStage,
 ) -> Result<PipelineStage> {
-    Ok(sqlx::query_as(
+    query_as(
         "INSERT INTO pipeline_stages \
              (organization_id, pipeline_id, name, stage_order, color, stage_type, win_probability) \
          SELECT $1, $2, $3, coalesce(max(stage_order) + 1, 1), $4, $5, $6 \
@@ -296,5 +297,5 @@ async fn insert_stage(
     .bind(stage.stage_type)
     .bind(stage.win_probability)
     .fetch_one(&mut **tx)
-    .await?)
+    .await
 }

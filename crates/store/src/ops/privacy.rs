@@ -28,6 +28,7 @@ use uuid::Uuid;
 use crate::catalog_sql::{is_secret, json_object, may, order_by, quote};
 use crate::db::{Tenant, TenantTx};
 use crate::error::Result;
+use crate::sql::{query, query_as, query_scalar};
 
 /// Whom a request is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,21 +143,21 @@ async fn find(tx: &mut TenantTx, subject: &Subject) -> Result<Found> {
     let org = tx.organization_id();
     let rows: Vec<(Uuid, Option<String>, Option<String>)> = match subject {
         Subject::Lead(id) => {
-            sqlx::query_as(LEADS_BY_ID)
+            query_as(LEADS_BY_ID)
                 .bind(org)
                 .bind(id)
                 .fetch_all(&mut **tx)
                 .await?
         }
         Subject::Email(email) => {
-            sqlx::query_as(LEADS_BY_EMAIL)
+            query_as(LEADS_BY_EMAIL)
                 .bind(org)
                 .bind(email.trim())
                 .fetch_all(&mut **tx)
                 .await?
         }
         Subject::Phone(phone) => {
-            sqlx::query_as(LEADS_BY_PHONE)
+            query_as(LEADS_BY_PHONE)
                 .bind(org)
                 .bind(digits(phone))
                 .fetch_all(&mut **tx)
@@ -391,8 +392,8 @@ impl TablePlan {
 
 /// The plans of every tenant table that can hold rows about a subject, by table name (the
 /// leads last among deletions, so that their cascades count under their own tables).
-async fn plans(tx: &mut TenantTx) -> Result<BTreeMap<String, TablePlan>> {
-    let schema = Schema::read_within(tx).await?;
+async fn plans(tenant: &Tenant) -> Result<BTreeMap<String, TablePlan>> {
+    let schema: Schema = tenant.db().catalog().await?;
     let mut plans = BTreeMap::new();
     for table in schema.tables.values() {
         if table.scope() != Some(Scope::Tenant) {
@@ -411,12 +412,13 @@ impl Privacy {
     #[tracing::instrument(name = "privacy.export", skip_all)]
     pub async fn export(&self, subject: &Subject) -> Result<SubjectExport> {
         let subject = subject.clone();
+        let plans = plans(&self.tenant).await?;
         self.tenant
             .read(async |tx| {
                 let found = find(tx, &subject).await?;
                 let mut tables = BTreeMap::new();
-                for (name, plan) in plans(tx).await? {
-                    let rows: Vec<JsonValue> = sqlx::query_scalar(&plan.export())
+                for (name, plan) in plans {
+                    let rows: Vec<JsonValue> = query_scalar(plan.export())
                         .bind(tx.organization_id())
                         .bind(&found.leads)
                         .bind(&found.patterns)
@@ -447,14 +449,14 @@ impl Privacy {
     #[tracing::instrument(name = "privacy.erase", skip_all, fields(dry_run))]
     pub async fn erase(&self, subject: &Subject, dry_run: bool) -> Result<Erasure> {
         let subject = subject.clone();
+        let plans = plans(&self.tenant).await?;
         let mut tx = self.tenant.begin().await?;
         let org = tx.organization_id();
         let found = find(&mut tx, &subject).await?;
-        let plans = plans(&mut tx).await?;
         let mut tables: BTreeMap<String, TableErasure> = BTreeMap::new();
         for (name, plan) in &plans {
             if let Some(sql) = plan.anonymise() {
-                let done = sqlx::query(&sql)
+                let done = query(&sql)
                     .bind(org)
                     .bind(&found.leads)
                     .bind(&found.patterns)
@@ -469,7 +471,7 @@ impl Privacy {
             .chain(plans.get_key_value("leads"));
         for (name, plan) in deletions {
             if let Some(sql) = plan.delete() {
-                let done = sqlx::query(&sql)
+                let done = query(&sql)
                     .bind(org)
                     .bind(&found.leads)
                     .execute(&mut *tx)
@@ -491,7 +493,7 @@ impl Privacy {
         if !erasure.is_empty() {
             let counts =
                 serde_json::json!({ "leads": erasure.leads.len(), "tables": erasure.tables });
-            sqlx::query(RECORD_ERASURE)
+            query(RECORD_ERASURE)
                 .bind(org)
                 .bind(ERASED_ACTION)
                 .bind(counts)

@@ -7,6 +7,7 @@ use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::{Task, TaskPriority, TaskType};
 use crate::ops::common::page_size;
+use crate::sql::query_as;
 use crate::validate;
 
 /// A task to create.
@@ -62,8 +63,8 @@ impl Tenant {
     }
 }
 
-fn references(error: sqlx::Error) -> Error {
-    Error::from(error)
+fn references(error: Error) -> Error {
+    error
         .missing_parent("fk_tasks_leads", entity::LEAD)
         .missing_parent("fk_tasks_organization_members", entity::MEMBER)
 }
@@ -75,8 +76,8 @@ impl Tasks {
         let title = validate::required("title", &new.title)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "INSERT INTO tasks (organization_id, lead_id, assigned_user_id, title, \
                          description, type, priority, due_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
@@ -115,8 +116,8 @@ impl Tasks {
             validate::optional(changes.title.as_deref(), |t| validate::required("title", t))?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE tasks SET \
                          title = coalesce($3, title), \
                          description = CASE WHEN $4 THEN $5 ELSE description END, \
@@ -177,37 +178,29 @@ impl Tasks {
     pub async fn open_for(&self, user_id: Uuid, limit: i64) -> Result<Vec<Task>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM tasks \
+        query_as(
+            "SELECT * FROM tasks \
                      WHERE organization_id = $1 AND assigned_user_id = $2 AND completed_at IS NULL \
                      ORDER BY due_at NULLS LAST LIMIT $3",
-                )
-                .bind(org)
-                .bind(user_id)
-                .bind(limit)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(user_id)
+        .bind(limit)
+        .fetch_all(&self.tenant)
+        .await
     }
 
     /// The tasks about a lead, soonest due first.
     #[tracing::instrument(name = "tasks.for_lead", skip_all, fields(%lead_id))]
     pub async fn for_lead(&self, lead_id: Uuid) -> Result<Vec<Task>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT * FROM tasks WHERE organization_id = $1 AND lead_id = $2 \
+        query_as(
+            "SELECT * FROM tasks WHERE organization_id = $1 AND lead_id = $2 \
                      ORDER BY due_at NULLS LAST, id",
-                )
-                .bind(org)
-                .bind(lead_id)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(lead_id)
+        .fetch_all(&self.tenant)
+        .await
     }
 }

@@ -2,6 +2,7 @@
 //! `{{placeholders}}` of the content), render for a lead, record uses and outcomes, and the
 //! performance report.
 
+use crate::sql::{query, query_as, query_scalar, row_struct};
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
@@ -46,13 +47,15 @@ pub struct Rendered {
     pub content: String,
 }
 
-/// Uses and successes of one template over a period (hot query 6).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
-pub struct TemplatePerformance {
-    pub template_id: Uuid,
-    pub name: String,
-    pub uses: i64,
-    pub successes: i64,
+row_struct! {
+    /// Uses and successes of one template over a period (hot query 6).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct TemplatePerformance {
+        pub template_id: Uuid,
+        pub name: String,
+        pub uses: i64,
+        pub successes: i64,
+    }
 }
 
 /// The variables every template can use, filled from the lead, its organization, its
@@ -94,22 +97,23 @@ fn variables(content: &str) -> JsonValue {
     JsonValue::from(names)
 }
 
-/// What rendering reads about a lead, in one row.
-#[derive(sqlx::FromRow)]
-struct LeadContext {
-    lead_name: String,
-    email: Option<String>,
-    phone: Option<String>,
-    company: Option<String>,
-    job_title: Option<String>,
-    value: Decimal,
-    currency: String,
-    custom_fields: JsonValue,
-    organization_name: String,
-    agent_name: Option<String>,
-    meeting_date: Option<String>,
-    meeting_time: Option<String>,
-    meeting_url: Option<String>,
+row_struct! {
+    /// What rendering reads about a lead, in one row.
+    struct LeadContext {
+        lead_name: String,
+        email: Option<String>,
+        phone: Option<String>,
+        company: Option<String>,
+        job_title: Option<String>,
+        value: Decimal,
+        currency: String,
+        custom_fields: JsonValue,
+        organization_name: String,
+        agent_name: Option<String>,
+        meeting_date: Option<String>,
+        meeting_time: Option<String>,
+        meeting_url: Option<String>,
+    }
 }
 
 impl Templates {
@@ -119,24 +123,20 @@ impl Templates {
         let name = validate::required("name", &new.name)?;
         let content = validate::required("content", &new.content)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO message_templates (organization_id, name, category, channel, \
+        query_as(
+            "INSERT INTO message_templates (organization_id, name, category, channel, \
                          content, variables, language) \
                      VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, 'pt-BR')) RETURNING *",
-                )
-                .bind(org)
-                .bind(&name)
-                .bind(new.category)
-                .bind(new.channel)
-                .bind(&content)
-                .bind(variables(&content))
-                .bind(&new.language)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(&name)
+        .bind(new.category)
+        .bind(new.channel)
+        .bind(&content)
+        .bind(variables(&content))
+        .bind(&new.language)
+        .fetch_one(&self.tenant)
+        .await
     }
 
     /// A template.
@@ -171,8 +171,8 @@ impl Templates {
         let vars = content.as_deref().map(variables);
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE message_templates SET \
                          name = coalesce($3, name), \
                          category = coalesce($4, category), \
@@ -218,7 +218,7 @@ impl Templates {
         let (template, lead, custom_keys) = self
             .tenant
             .read(async |tx| {
-                let template: MessageTemplate = sqlx::query_as(
+                let template: MessageTemplate = query_as(
                     "SELECT * FROM message_templates WHERE organization_id = $1 AND id = $2",
                 )
                 .bind(org)
@@ -226,7 +226,7 @@ impl Templates {
                 .fetch_optional(&mut **tx)
                 .await?
                 .ok_or(Error::not_found(entity::TEMPLATE))?;
-                let lead: LeadContext = sqlx::query_as(
+                let lead: LeadContext = query_as(
                     "SELECT l.name AS lead_name, l.email, l.phone, l.company, l.job_title, \
                             l.value, l.currency, l.custom_fields, \
                             o.name AS organization_name, u.full_name AS agent_name, \
@@ -248,7 +248,7 @@ impl Templates {
                 .fetch_optional(&mut **tx)
                 .await?
                 .ok_or(Error::not_found(entity::LEAD))?;
-                let custom_keys: Vec<String> = sqlx::query_scalar(
+                let custom_keys: Vec<String> = query_scalar(
                     "SELECT key FROM custom_field_definitions \
                      WHERE organization_id = $1 AND entity = 'lead'",
                 )
@@ -306,8 +306,8 @@ impl Templates {
     ) -> Result<TemplateUsage> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let counted = sqlx::query(
+            .write(async |tx| {
+                let counted = query(
                     "UPDATE message_templates SET usage_count = usage_count + 1 \
                      WHERE organization_id = $1 AND id = $2",
                 )
@@ -319,7 +319,7 @@ impl Templates {
                 if counted == 0 {
                     return Err(Error::not_found(entity::TEMPLATE));
                 }
-                sqlx::query_as(
+                query_as(
                     "INSERT INTO template_usage_stats (organization_id, template_id, lead_id, user_id) \
                      VALUES ($1, $2, $3, $4) RETURNING *",
                 )
@@ -330,7 +330,7 @@ impl Templates {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e)
+                    e
                         .missing_parent("fk_template_usage_stats_leads", entity::LEAD)
                         .missing_parent(
                             "fk_template_usage_stats_organization_members",
@@ -351,8 +351,8 @@ impl Templates {
     ) -> Result<TemplateUsage> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE template_usage_stats SET success_metric = $3, success_value = $4 \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
                 )
@@ -374,14 +374,10 @@ impl Templates {
             return Err(Error::invalid("days", "must be between 1 and 366"));
         }
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::TEMPLATE_PERFORMANCE)
-                    .bind(org)
-                    .bind(Utc::now() - Duration::days(i64::from(days)))
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
+        query_as(hot::TEMPLATE_PERFORMANCE)
+            .bind(org)
+            .bind(Utc::now() - Duration::days(i64::from(days)))
+            .fetch_all(&self.tenant)
             .await
     }
 }

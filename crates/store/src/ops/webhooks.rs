@@ -8,6 +8,7 @@ use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::WebhookSubscription;
 use crate::sealing;
+use crate::sql::query_as;
 use crate::validate;
 
 const TABLE: &str = "webhook_subscriptions";
@@ -74,24 +75,19 @@ impl Webhooks {
         let org = self.tenant.organization_id();
         let secret = sealing::random_secret("whsec_");
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
-        let subscription = self
-            .tenant
-            .transaction(async |tx| {
-                Ok(sqlx::query_as(
-                    "INSERT INTO webhook_subscriptions (organization_id, url, description, \
+        let subscription = query_as(
+            "INSERT INTO webhook_subscriptions (organization_id, url, description, \
                          secret_ciphertext, encryption_key_id, events) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-                )
-                .bind(org)
-                .bind(&url)
-                .bind(description)
-                .bind(&sealed.ciphertext)
-                .bind(&sealed.key_id)
-                .bind(&event_names)
-                .fetch_one(&mut **tx)
-                .await?)
-            })
-            .await?;
+        )
+        .bind(org)
+        .bind(&url)
+        .bind(description)
+        .bind(&sealed.ciphertext)
+        .bind(&sealed.key_id)
+        .bind(&event_names)
+        .fetch_one(&self.tenant)
+        .await?;
         Ok(WithSecret {
             subscription,
             secret,
@@ -142,8 +138,8 @@ impl Webhooks {
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
         let subscription = self
             .tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE webhook_subscriptions SET secret_ciphertext = $3, encryption_key_id = $4 \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
                 )
@@ -169,8 +165,8 @@ impl Webhooks {
         let event_names = validate::optional(changes.events.as_deref(), events)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE webhook_subscriptions SET url = coalesce($3, url), \
                          events = coalesce($4, events), is_active = coalesce($5, is_active) \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",

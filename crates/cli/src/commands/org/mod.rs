@@ -27,8 +27,8 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
 
 /// The database and the organization `key` (id or slug) names in it.
 async fn organization(ctx: &Context, key: &str) -> anyhow::Result<(Db, Uuid)> {
-    let database = ctx.database().await?;
-    let db = Db::connect_with(database.options.clone(), 2)
+    let config = ctx.store_config().await?;
+    let db = Db::connect_with(config, 2)
         .await
         .context("could not connect to the database")?;
     let id = crmdb_store::offboarding::organization_id(&db, key)

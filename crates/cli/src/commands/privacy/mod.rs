@@ -57,8 +57,8 @@ impl SubjectArgs {
 
     /// The organization's handle, entered as the application role.
     async fn tenant(&self, ctx: &Context) -> anyhow::Result<Tenant> {
-        let database = ctx.database().await?;
-        let db = Db::connect_with(database.options.clone(), 2)
+        let config = ctx.store_config().await?;
+        let db = Db::connect_with(config, 2)
             .await
             .context("could not connect to the database")?;
         let id = crmdb_store::offboarding::organization_id(&db, &self.org)

@@ -37,9 +37,9 @@ pub async fn run(command: Command, ctx: &Context) -> anyhow::Result<()> {
 }
 
 async fn rotate(args: RotateArgs, ctx: &Context) -> anyhow::Result<()> {
-    let database = ctx.database().await?;
+    let config = ctx.store_config().await?;
     let keyring = ctx.keyring()?;
-    let db = Db::connect_with(database.options.clone(), 2)
+    let db = Db::connect_with(config, 2)
         .await
         .context("could not connect to the database")?
         .with_keyring(Arc::new(keyring));

@@ -234,7 +234,7 @@ async fn a_session_setting_does_not_outlive_its_request_in_the_pool() {
         .unwrap();
     let tenant = db.tenant(s.a.org);
     let mut tx = tenant.begin().await.unwrap();
-    sqlx::query(
+    crmdb_store::sql::query(
         "SELECT set_config('role', 'crm_app', false), \
                 set_config('app.current_organization_id', $1, false)",
     )
@@ -244,12 +244,13 @@ async fn a_session_setting_does_not_outlive_its_request_in_the_pool() {
     .unwrap();
     tx.commit().await.unwrap();
     // The same (only) connection, used without entering a tenant.
-    let error = sqlx::query_scalar::<_, i64>("SELECT count(*) FROM leads")
-        .fetch_one(db.pool())
+    let mut tx = db.begin_maintenance().await.unwrap();
+    let error = crmdb_store::sql::query_scalar::<i64>("SELECT count(*) FROM leads")
+        .fetch_one(&mut tx)
         .await
         .unwrap_err();
     assert_eq!(
-        crmdb_pg::sqlstate::of(&error).as_deref(),
+        error.sqlstate(),
         Some(INSUFFICIENT_PRIVILEGE),
         "the session role was reset"
     );

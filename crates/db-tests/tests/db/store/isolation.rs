@@ -491,11 +491,12 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
             with_rows_of_both += 1;
         }
         let mut tx = f.tenant_a().begin().await.unwrap();
-        let seen: Vec<Uuid> =
-            sqlx::query_scalar(&format!("SELECT DISTINCT organization_id FROM {table}"))
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
+        let seen: Vec<Uuid> = crmdb_store::sql::query_scalar(format!(
+            "SELECT DISTINCT organization_id FROM {table}"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
         assert!(
             seen.iter().all(|o| *o == f.a.id()),
             "{table} showed {seen:?}"
@@ -509,13 +510,14 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
 
     // Writing a row of B through A's transaction is refused by the policy.
     let mut tx = f.tenant_a().begin().await.unwrap();
-    let refused = sqlx::query("INSERT INTO tags (organization_id, name) VALUES ($1, 'intruso')")
-        .bind(f.b.id())
-        .execute(&mut *tx)
-        .await
-        .unwrap_err();
+    let refused =
+        crmdb_store::sql::query("INSERT INTO tags (organization_id, name) VALUES ($1, 'intruso')")
+            .bind(f.b.id())
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
     assert_eq!(
-        crmdb_pg::sqlstate::of(&refused).as_deref(),
+        refused.sqlstate(),
         Some(crmdb_pg::sqlstate::INSUFFICIENT_PRIVILEGE)
     );
     drop(tx);

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use crmdb_store::hot;
+use crmdb_store::{hot, sql};
 use crmdb_store::models::{BackgroundJob, JobStatus};
 use crmdb_store::ops::jobs::{retry_delay, NewJob};
 use serde_json::json;
@@ -168,24 +168,24 @@ async fn a_worker_without_bypassrls_claims_jobs_of_every_organization() {
         .unwrap();
     let db = &f.worker_db;
 
-    let (user, bypass): (String, bool) = sqlx::query_as(
+    let mut tx = db.begin_maintenance().await.unwrap();
+    let (user, bypass): (String, bool) = sql::query_as(
         "SELECT current_user::text, rolsuper OR rolbypassrls FROM pg_roles \
          WHERE rolname = session_user",
     )
-    .fetch_one(db.pool())
+    .fetch_one(&mut tx)
     .await
     .unwrap();
     assert_eq!((user.as_str(), bypass), ("crmdb_test_worker", false));
     // The claim statement itself, outside the function, sees no job at all.
-    let mut tx = db.pool().begin().await.unwrap();
-    sqlx::query("SELECT set_config('role', 'crm_worker', true)")
-        .execute(&mut *tx)
+    sql::query("SELECT set_config('role', 'crm_worker', true)")
+        .execute(&mut tx)
         .await
         .unwrap();
-    let raw: Option<BackgroundJob> = sqlx::query_as(hot::NEXT_JOB)
+    let raw: Option<BackgroundJob> = sql::query_as(hot::NEXT_JOB)
         .bind("default")
         .bind("raw")
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await
         .unwrap();
     tx.rollback().await.unwrap();
@@ -277,7 +277,7 @@ async fn the_application_login_cannot_claim_jobs() {
     );
     // ...and as the application role the claim function is not executable.
     let mut tx = f.tenant_a().begin().await.unwrap();
-    let error = sqlx::query("SELECT * FROM claim_background_job('default', 'intruder')")
+    let error = sql::query("SELECT * FROM claim_background_job('default', 'intruder')")
         .execute(&mut *tx)
         .await
         .unwrap_err();

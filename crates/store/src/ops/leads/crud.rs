@@ -10,6 +10,7 @@ use super::Leads;
 use crate::db::TenantTx;
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
+use crate::sql::query_as;
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -64,8 +65,8 @@ pub struct LeadChanges {
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
 }
 
-fn lead_reference(error: sqlx::Error) -> Error {
-    Error::from(error)
+fn lead_reference(error: Error) -> Error {
+    error
         .missing_parent("fk_leads_pipeline_stages", entity::STAGE)
         .missing_parent("fk_leads_pipelines", entity::PIPELINE)
         .missing_parent("fk_leads_organization_members", entity::MEMBER)
@@ -91,9 +92,9 @@ impl Leads {
         }
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 let (pipeline_id, stage_id) = placement(tx, org, new.pipeline_id, new.stage_id).await?;
-                sqlx::query_as(
+                query_as(
                     "INSERT INTO leads (organization_id, pipeline_id, stage_id, name, email, phone, \
                          company, job_title, source, lead_score, value, currency, \
                          assigned_user_id, custom_fields, next_follow_up_at) \
@@ -164,8 +165,8 @@ impl Leads {
         let set = |field: &Option<Option<String>>| field.is_some();
         let value = |field: &Option<Option<String>>| field.clone().flatten();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE leads SET \
                          name = coalesce($3, name), \
                          email = CASE WHEN $4 THEN $5 ELSE email END, \
@@ -253,9 +254,9 @@ impl Leads {
     pub async fn move_to_stage(&self, id: Uuid, stage_id: Uuid) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 let (pipeline_id, stage_id) = placement(tx, org, None, Some(stage_id)).await?;
-                sqlx::query_as(
+                query_as(
                     "UPDATE leads SET pipeline_id = $3, stage_id = $4 \
                      WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
                      RETURNING *",
@@ -280,8 +281,8 @@ impl Leads {
     pub async fn assign(&self, id: Uuid, user_id: Option<Uuid>) -> Result<Lead> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                sqlx::query_as(
+            .write(async |tx| {
+                query_as(
                     "UPDATE leads SET assigned_user_id = $3 \
                      WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
                      RETURNING *",
@@ -308,7 +309,7 @@ async fn placement(
 ) -> Result<(Uuid, Uuid)> {
     let found: Option<(Uuid, Uuid)> = match stage_id {
         Some(stage_id) => {
-            sqlx::query_as(
+            query_as(
                 "SELECT pipeline_id, id FROM pipeline_stages \
                  WHERE organization_id = $1 AND id = $2 AND ($3::uuid IS NULL OR pipeline_id = $3)",
             )
@@ -319,7 +320,7 @@ async fn placement(
             .await?
         }
         None => {
-            sqlx::query_as(
+            query_as(
                 "SELECT s.pipeline_id, s.id FROM pipelines AS p \
                  JOIN pipeline_stages AS s \
                    ON s.organization_id = p.organization_id AND s.pipeline_id = p.id \

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::{require_lead, Leads};
 use crate::error::{entity, Error, Result};
 use crate::models::Lead;
+use crate::sql::{query, query_as};
 
 impl Leads {
     /// Stars a lead for a member; starring twice is the same as once.
@@ -12,9 +13,9 @@ impl Leads {
     pub async fn favorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 require_lead(tx, org, id).await?;
-                sqlx::query(
+                query(
                     "INSERT INTO lead_favorites (organization_id, lead_id, user_id) \
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
@@ -24,7 +25,7 @@ impl Leads {
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| {
-                    Error::from(e)
+                    e
                         .missing_parent("fk_lead_favorites_organization_members", entity::MEMBER)
                 })?;
                 Ok(())
@@ -37,8 +38,8 @@ impl Leads {
     pub async fn unfavorite(&self, id: Uuid, user_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let removed = sqlx::query(
+            .write(async |tx| {
+                let removed = query(
                     "DELETE FROM lead_favorites \
                      WHERE organization_id = $1 AND lead_id = $2 AND user_id = $3",
                 )
@@ -60,19 +61,15 @@ impl Leads {
     #[tracing::instrument(name = "leads.favorites", skip_all, fields(%user_id))]
     pub async fn favorites(&self, user_id: Uuid) -> Result<Vec<Lead>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(
-                    "SELECT l.* FROM lead_favorites AS f \
+        query_as(
+            "SELECT l.* FROM lead_favorites AS f \
                      JOIN leads AS l ON l.organization_id = f.organization_id AND l.id = f.lead_id \
                      WHERE f.organization_id = $1 AND f.user_id = $2 AND l.deleted_at IS NULL \
                      ORDER BY f.created_at DESC, l.id",
-                )
-                .bind(org)
-                .bind(user_id)
-                .fetch_all(&mut **tx)
-                .await?)
-            })
-            .await
+        )
+        .bind(org)
+        .bind(user_id)
+        .fetch_all(&self.tenant)
+        .await
     }
 }

@@ -1,6 +1,7 @@
 //! The kanban board's reads, the hot queries of leads: a column page by score, the board
 //! summary per stage, a member's leads, and search.
 
+use crate::sql::{query_as, row_struct};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -14,18 +15,20 @@ use crate::validate;
 /// The longest search text `search_leads` accepts (it refuses longer ones itself too).
 pub const SEARCH_TEXT_MAX_BYTES: usize = 400;
 
-/// A lead found by search.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
-pub struct LeadHit {
-    pub id: Uuid,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    pub pipeline_id: Uuid,
-    pub stage_id: Uuid,
-    pub lead_score: i32,
-    pub status: LeadStatus,
+row_struct! {
+    /// A lead found by search.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct LeadHit {
+        pub id: Uuid,
+        pub name: String,
+        pub email: Option<String>,
+        pub phone: Option<String>,
+        pub company: Option<String>,
+        pub pipeline_id: Uuid,
+        pub stage_id: Uuid,
+        pub lead_score: i32,
+        pub status: LeadStatus,
+    }
 }
 
 /// Where a kanban column page ended: pass it back to get the next page.
@@ -43,14 +46,16 @@ pub struct KanbanPage {
     pub next: Option<KanbanCursor>,
 }
 
-/// One column of the kanban board summary.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
-pub struct StageSummary {
-    pub stage_id: Uuid,
-    pub name: String,
-    pub stage_order: i32,
-    pub lead_count: i64,
-    pub total_value: Decimal,
+row_struct! {
+    /// One column of the kanban board summary.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub struct StageSummary {
+        pub stage_id: Uuid,
+        pub name: String,
+        pub stage_order: i32,
+        pub lead_count: i64,
+        pub total_value: Decimal,
+    }
 }
 
 /// The most hits one search returns (`search_leads` returns no more either).
@@ -67,15 +72,11 @@ impl Leads {
         }
         limit_up_to(i64::from(limit), SEARCH_MAX_HITS)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::LEAD_SEARCH)
-                    .bind(org)
-                    .bind(&text)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
+        query_as(hot::LEAD_SEARCH)
+            .bind(org)
+            .bind(&text)
+            .bind(limit)
+            .fetch_all(&self.tenant)
             .await
     }
 
@@ -90,20 +91,17 @@ impl Leads {
     ) -> Result<KanbanPage> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        let leads: Vec<Lead> = self
-            .tenant
-            .read(async |tx| {
-                let query = match after {
-                    None => sqlx::query_as(hot::KANBAN_COLUMN).bind(org).bind(stage_id),
-                    Some(cursor) => sqlx::query_as(hot::KANBAN_COLUMN_AFTER)
-                        .bind(org)
-                        .bind(stage_id)
-                        .bind(cursor.lead_score)
-                        .bind(cursor.id),
-                };
-                Ok(query.bind(limit).fetch_all(&mut **tx).await?)
-            })
-            .await?;
+        let leads: Vec<Lead> = match after {
+            None => query_as(hot::KANBAN_COLUMN).bind(org).bind(stage_id),
+            Some(cursor) => query_as(hot::KANBAN_COLUMN_AFTER)
+                .bind(org)
+                .bind(stage_id)
+                .bind(cursor.lead_score)
+                .bind(cursor.id),
+        }
+        .bind(limit)
+        .fetch_all(&self.tenant)
+        .await?;
         let next = next_cursor(&leads, limit, |last| KanbanCursor {
             lead_score: last.lead_score,
             id: last.id,
@@ -116,20 +114,16 @@ impl Leads {
     #[tracing::instrument(name = "leads.kanban_summary", skip_all, fields(%pipeline_id))]
     pub async fn kanban_summary(&self, pipeline_id: Uuid) -> Result<Vec<StageSummary>> {
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                let summary: Vec<StageSummary> = sqlx::query_as(hot::KANBAN_SUMMARY)
-                    .bind(org)
-                    .bind(pipeline_id)
-                    .fetch_all(&mut **tx)
-                    .await?;
-                // Every pipeline has at least one stage to show; none means no such pipeline.
-                if summary.is_empty() {
-                    return Err(Error::not_found(entity::PIPELINE));
-                }
-                Ok(summary)
-            })
-            .await
+        let summary: Vec<StageSummary> = query_as(hot::KANBAN_SUMMARY)
+            .bind(org)
+            .bind(pipeline_id)
+            .fetch_all(&self.tenant)
+            .await?;
+        // Every pipeline has at least one stage to show; none means no such pipeline.
+        if summary.is_empty() {
+            return Err(Error::not_found(entity::PIPELINE));
+        }
+        Ok(summary)
     }
 
     /// The leads assigned to `user_id`, most recently updated first.
@@ -137,15 +131,11 @@ impl Leads {
     pub async fn my_leads(&self, user_id: Uuid, limit: i64) -> Result<Vec<Lead>> {
         let limit = page_size(limit)?;
         let org = self.tenant.organization_id();
-        self.tenant
-            .read(async |tx| {
-                Ok(sqlx::query_as(hot::MY_LEADS)
-                    .bind(org)
-                    .bind(user_id)
-                    .bind(limit)
-                    .fetch_all(&mut **tx)
-                    .await?)
-            })
+        query_as(hot::MY_LEADS)
+            .bind(org)
+            .bind(user_id)
+            .bind(limit)
+            .fetch_all(&self.tenant)
             .await
     }
 }

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
 use crate::error::{entity, Error, Result};
+use crate::sql::query_scalar;
 
 pub use crud::{LeadChanges, NewLead};
 pub use kanban::{KanbanCursor, KanbanPage, LeadHit, StageSummary, SEARCH_TEXT_MAX_BYTES};
@@ -33,7 +34,7 @@ impl Tenant {
 
 /// Fails with "lead not found" unless the lead exists and is not deleted.
 pub(crate) async fn require_lead(tx: &mut TenantTx, org: Uuid, id: Uuid) -> Result<()> {
-    let exists: bool = sqlx::query_scalar(
+    let exists: bool = query_scalar(
         "SELECT EXISTS (SELECT 1 FROM leads \
                         WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL)",
     )

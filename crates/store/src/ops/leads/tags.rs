@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{require_lead, Leads};
 use crate::error::{entity, Error, Result};
 use crate::models::Tag;
+use crate::sql::{query, query_as};
 use crate::validate;
 
 impl Leads {
@@ -16,11 +17,11 @@ impl Leads {
         let tag = validate::required("tag", tag)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
+            .write(async |tx| {
                 require_lead(tx, org, id).await?;
                 // DO UPDATE (a no-op) rather than DO NOTHING, so RETURNING yields the
                 // existing tag too.
-                let tag: Tag = sqlx::query_as(
+                let tag: Tag = query_as(
                     "INSERT INTO tags (organization_id, name) VALUES ($1, $2) \
                      ON CONFLICT (organization_id, name) DO UPDATE SET name = EXCLUDED.name \
                      RETURNING *",
@@ -29,7 +30,7 @@ impl Leads {
                 .bind(&tag)
                 .fetch_one(&mut **tx)
                 .await?;
-                sqlx::query(
+                query(
                     "INSERT INTO lead_tags (organization_id, lead_id, tag_id) VALUES ($1, $2, $3) \
                      ON CONFLICT DO NOTHING",
                 )
@@ -48,8 +49,8 @@ impl Leads {
     pub async fn untag(&self, id: Uuid, tag_id: Uuid) -> Result<()> {
         let org = self.tenant.organization_id();
         self.tenant
-            .transaction(async |tx| {
-                let removed = sqlx::query(
+            .write(async |tx| {
+                let removed = query(
                     "DELETE FROM lead_tags WHERE organization_id = $1 AND lead_id = $2 AND tag_id = $3",
                 )
                 .bind(org)
@@ -73,7 +74,7 @@ impl Leads {
         self.tenant
             .read(async |tx| {
                 require_lead(tx, org, id).await?;
-                Ok(sqlx::query_as(
+                query_as(
                     "SELECT t.* FROM lead_tags AS lt \
                      JOIN tags AS t ON t.organization_id = lt.organization_id AND t.id = lt.tag_id \
                      WHERE lt.organization_id = $1 AND lt.lead_id = $2 ORDER BY t.name",
@@ -81,7 +82,7 @@ impl Leads {
                 .bind(org)
                 .bind(id)
                 .fetch_all(&mut **tx)
-                .await?)
+                .await
             })
             .await
     }
