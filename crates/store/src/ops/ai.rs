@@ -9,7 +9,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{AiChannel, AiConversation};
 use crate::ops::common::page_size;
-use crate::sql::query_as;
+use crate::sql::{query_as, On};
 use crate::validate;
 
 /// A conversation to start.
@@ -53,7 +53,7 @@ impl Conversations {
                 .bind(&session_id)
                 .bind(new.channel)
                 .bind(&new.model)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
                 .map_err(|e| e.missing_parent("fk_ai_conversations_leads", entity::LEAD))
             })

@@ -13,7 +13,7 @@ use crate::models::{
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
 };
 use crate::sealing;
-use crate::sql::query_as;
+use crate::sql::{query_as, On};
 use crate::validate;
 
 const ACCESS: &str = "access_token_ciphertext";
@@ -140,7 +140,7 @@ impl Integrations {
                 .bind(&sealed.key_id)
                 .bind(tokens.expires_at)
                 .bind(calendar_id)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
                 .map_err(|e| {
                     e

@@ -215,7 +215,7 @@ impl Jobs {
                 .bind(id)
                 .bind(retry_delay(attempts).as_secs_f64())
                 .bind(error)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
             })
             .await

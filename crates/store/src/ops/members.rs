@@ -1,7 +1,7 @@
 //! Members and invitations of an organization: invite with a hashed token, accept, change
 //! role, remove — never leaving the organization without an active owner.
 
-use crate::sql::{query, query_as, query_scalar, row_struct};
+use crate::sql::{query, query_as, query_scalar, row_struct, On};
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use uuid::Uuid;
@@ -117,7 +117,7 @@ impl Members {
                 .bind(&token_hash)
                 .bind(invited_by)
                 .bind(valid_for.num_milliseconds() as f64 / 1000.0)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
                 .map_err(|e| {
                     e.missing_parent(
@@ -278,8 +278,7 @@ async fn insert_member(
     .fetch_one(&mut **tx)
     .await
     .map_err(|e| {
-        e
-            .missing_parent("fk_organization_members_users", entity::USER)
+        e.missing_parent("fk_organization_members_users", entity::USER)
             .missing_parent(
                 "fk_organization_members_organization_members",
                 entity::MEMBER,

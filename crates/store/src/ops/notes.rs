@@ -6,7 +6,7 @@ use crate::db::Tenant;
 use crate::error::{entity, Result};
 use crate::models::LeadNote;
 use crate::ops::leads::require_lead;
-use crate::sql::query_as;
+use crate::sql::{query_as, On};
 use crate::validate;
 
 /// The lead notes of one organization.
@@ -50,12 +50,9 @@ impl Notes {
                 .bind(lead_id)
                 .bind(author_user_id)
                 .bind(&body)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
-                .map_err(|e| {
-                    e
-                        .missing_parent("fk_lead_notes_organization_members", entity::MEMBER)
-                })
+                .map_err(|e| e.missing_parent("fk_lead_notes_organization_members", entity::MEMBER))
             })
             .await
     }

@@ -2,7 +2,7 @@
 //! `{{placeholders}}` of the content), render for a lead, record uses and outcomes, and the
 //! performance report.
 
-use crate::sql::{query, query_as, query_scalar, row_struct};
+use crate::sql::{query, query_as, query_scalar, row_struct, On};
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
@@ -327,7 +327,7 @@ impl Templates {
                 .bind(template_id)
                 .bind(lead_id)
                 .bind(user_id)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
                 .map_err(|e| {
                     e

@@ -10,7 +10,7 @@ use super::Leads;
 use crate::db::TenantTx;
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
-use crate::sql::query_as;
+use crate::sql::{query_as, On};
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -118,7 +118,7 @@ impl Leads {
                 .bind(new.assigned_user_id)
                 .bind(&new.custom_fields)
                 .bind(new.next_follow_up_at)
-                .fetch_one(&mut **tx)
+                .fetch_one(On::Last(tx))
                 .await
                 .map_err(lead_reference)
             })

@@ -25,8 +25,7 @@ impl Leads {
                 .execute(&mut **tx)
                 .await
                 .map_err(|e| {
-                    e
-                        .missing_parent("fk_lead_favorites_organization_members", entity::MEMBER)
+                    e.missing_parent("fk_lead_favorites_organization_members", entity::MEMBER)
                 })?;
                 Ok(())
             })
