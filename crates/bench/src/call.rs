@@ -1,19 +1,24 @@
 //! One execution of a hot query with concrete parameters, bound to its SQL in one place
-//! ([`Call::arguments`]) and run through any path: the data layer, the raw statement, the
-//! statement under row-level security or as the owner, and its `EXPLAIN`.
+//! ([`Call::bind`]) and run through any path: the data layer, the raw statement on a plain
+//! pooled client, the statement under row-level security or as the owner, and its
+//! `EXPLAIN`. Every statement is unnamed, with its parameters' types sent along, so each
+//! path works through a transaction pooler as the data layer does.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use crmdb_pg::tenancy::ORGANIZATION_SETTING;
 use crmdb_store::hot::HotQuery;
 use crmdb_store::models::{AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead};
 use crmdb_store::ops::jobs::Worker;
 use crmdb_store::ops::leads::{LeadHit, StageSummary};
 use crmdb_store::ops::templates::TemplatePerformance;
-use crmdb_store::Db;
-use sqlx::error::BoxDynError;
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::{Acquire, Arguments as _, PgConnection, PgExecutor, PgPool};
+use crmdb_store::sql::{query, query_scalar, FromRow, Param, Query, QueryScalar, Statement};
+use crmdb_store::{Conn, Db};
+use futures_util::future::try_join4;
+use futures_util::TryFutureExt;
+use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::queue::BENCH_QUEUE;
@@ -75,53 +80,26 @@ impl Call {
         }
     }
 
-    /// The parameters bound in the order of the query's placeholders, which its `sql` and
-    /// its `plan_sql` share.
-    fn arguments(&self) -> sqlx::Result<PgArguments> {
-        let mut arguments = PgArguments::default();
-        self.bind(&mut arguments).map_err(sqlx::Error::Encode)?;
-        Ok(arguments)
-    }
-
-    fn bind(&self, arguments: &mut PgArguments) -> Result<(), BoxDynError> {
+    /// Binds the parameters to `arguments` in the order of the query's placeholders, which
+    /// its `sql` and its `plan_sql` share.
+    fn bind<A: Arguments>(&self, arguments: A) -> A {
         match &self.parameters {
             Parameters::KanbanColumn(o, id)
             | Parameters::MyLeads(o, id)
-            | Parameters::LeadTimeline(o, id) => {
-                arguments.add(o)?;
-                arguments.add(id)?;
-                arguments.add(PAGE)?;
-            }
-            Parameters::KanbanSummary(o, pipeline) => {
-                arguments.add(o)?;
-                arguments.add(pipeline)?;
-            }
+            | Parameters::LeadTimeline(o, id) => arguments.add(*o).add(*id).add(PAGE),
+            Parameters::KanbanSummary(o, pipeline) => arguments.add(*o).add(*pipeline),
             Parameters::LeadSearch(o, text) => {
-                arguments.add(o)?;
-                arguments.add(text)?;
-                arguments.add(SEARCH_LIMIT)?;
+                arguments.add(*o).add(text.clone()).add(SEARCH_LIMIT)
             }
-            Parameters::TemplatePerformance(o, since) => {
-                arguments.add(o)?;
-                arguments.add(since)?;
-            }
-            Parameters::AiSession(o, session) => {
-                arguments.add(o)?;
-                arguments.add(session)?;
-                arguments.add(PAGE)?;
-            }
-            Parameters::AnalyticsEvents(o, event_type, since) => {
-                arguments.add(o)?;
-                arguments.add(event_type)?;
-                arguments.add(since)?;
-                arguments.add(PAGE)?;
-            }
-            Parameters::NextJob => {
-                arguments.add(BENCH_QUEUE)?;
-                arguments.add(RAW_WORKER)?;
-            }
+            Parameters::TemplatePerformance(o, since) => arguments.add(*o).add(*since),
+            Parameters::AiSession(o, session) => arguments.add(*o).add(session.clone()).add(PAGE),
+            Parameters::AnalyticsEvents(o, event_type, since) => arguments
+                .add(*o)
+                .add(event_type.clone())
+                .add(*since)
+                .add(PAGE),
+            Parameters::NextJob => arguments.add(BENCH_QUEUE).add(RAW_WORKER),
         }
-        Ok(())
     }
 
     /// Through the data layer, as an application would call it.
@@ -167,103 +145,204 @@ impl Call {
         Ok(())
     }
 
-    /// The same SQL straight on a connection of the pool, decoded into the same rows as the
-    /// layer returns: no transaction, no role switch, so the difference is the tenancy's
-    /// cost. It runs the statement whose plan is checked, so lead search runs the statement
-    /// of `search_leads` directly. With `enter` (a login that row-level security applies
-    /// to) a tenant call runs in a transaction that enters its organization, since without
-    /// it the login sees no rows. Returns the time of the statement alone.
-    pub(crate) async fn raw(&self, pool: &PgPool, enter: bool) -> Result<Duration, Error> {
-        let mut conn = pool.acquire().await?;
+    /// The same SQL on a plain client of the raw pool, decoded into the same rows as the
+    /// layer returns: no role switch and none of the layer's work, so the difference is the
+    /// tenancy's and the layer's cost. It runs the statement whose plan is checked, so
+    /// lead search runs the statement of `search_leads` directly. With `enter` (a login
+    /// that row-level security applies to) a tenant call runs in a transaction that enters
+    /// its organization, since without it the login sees no rows: `BEGIN`, entering, the
+    /// statement and `COMMIT` go out in one write, as the layer sends a transaction.
+    /// Returns the time of the statement alone: from its sending to its rows decoded.
+    pub(crate) async fn raw(
+        &self,
+        pool: &deadpool_postgres::Pool,
+        enter: bool,
+    ) -> Result<Duration, Error> {
+        let client = pool.get().await?;
+        let arguments = self.bind(RawArguments::new());
+        let statement = async {
+            let start = Instant::now();
+            let rows = client
+                .query_typed(self.query.plan_sql, &arguments.params())
+                .await?;
+            self.decode(&rows)?;
+            Ok::<_, Error>(start.elapsed())
+        };
         match self.organization().filter(|_| enter) {
+            // The requests go out in the order the join first polls them.
             Some(org) => {
-                let mut tx = conn.begin().await?;
-                crmdb_pg::tenancy::set_organization(&mut tx, org).await?;
-                let elapsed = self.timed_raw(&mut tx).await.map_err(dry_queue)?;
-                tx.commit().await?;
+                let org = org.to_string();
+                let entering: [(&(dyn ToSql + Sync), Type); 2] =
+                    [(&ORGANIZATION_SETTING, Type::TEXT), (&org, Type::TEXT)];
+                let (_, _, elapsed, _) = try_join4(
+                    client.batch_execute("BEGIN").err_into(),
+                    client.query_typed(ENTER, &entering).err_into(),
+                    statement,
+                    client.batch_execute("COMMIT").err_into(),
+                )
+                .await?;
                 Ok(elapsed)
             }
-            None => self.timed_raw(&mut conn).await.map_err(dry_queue),
+            None => statement.await,
         }
     }
 
-    async fn timed_raw(&self, conn: &mut PgConnection) -> sqlx::Result<Duration> {
-        let (sql, arguments) = (self.query.plan_sql, self.arguments()?);
-        let start = Instant::now();
+    /// Decodes the raw statement's rows as the data layer's operation would.
+    fn decode(&self, rows: &[Row]) -> Result<(), Error> {
         match &self.parameters {
-            Parameters::KanbanColumn(..) | Parameters::MyLeads(..) => {
-                rows::<Lead>(conn, sql, arguments).await
+            Parameters::KanbanColumn(..) | Parameters::MyLeads(..) => decode::<Lead>(rows),
+            Parameters::LeadTimeline(..) => decode::<Communication>(rows),
+            Parameters::KanbanSummary(..) => decode::<StageSummary>(rows),
+            Parameters::LeadSearch(..) => decode::<LeadHit>(rows),
+            Parameters::TemplatePerformance(..) => decode::<TemplatePerformance>(rows),
+            Parameters::AiSession(..) => decode::<AiConversation>(rows),
+            Parameters::AnalyticsEvents(..) => decode::<AnalyticsEvent>(rows),
+            // Only the job claim reads exactly one row: none means the queue ran dry.
+            Parameters::NextJob => {
+                BackgroundJob::from_row(rows.first().ok_or(Error::QueueRanDry)?)?;
+                Ok(())
             }
-            Parameters::LeadTimeline(..) => rows::<Communication>(conn, sql, arguments).await,
-            Parameters::KanbanSummary(..) => rows::<StageSummary>(conn, sql, arguments).await,
-            Parameters::LeadSearch(..) => rows::<LeadHit>(conn, sql, arguments).await,
-            Parameters::TemplatePerformance(..) => {
-                rows::<TemplatePerformance>(conn, sql, arguments).await
-            }
-            Parameters::AiSession(..) => rows::<AiConversation>(conn, sql, arguments).await,
-            Parameters::AnalyticsEvents(..) => rows::<AnalyticsEvent>(conn, sql, arguments).await,
-            Parameters::NextJob => sqlx::query_as_with::<_, BackgroundJob, _>(sql, arguments)
-                .fetch_one(conn)
-                .await
-                .map(drop),
-        }?;
-        Ok(start.elapsed())
+        }
     }
 
     /// The hot query's own statement with this call's parameters.
-    async fn statement(&self, conn: &mut PgConnection) -> sqlx::Result<()> {
-        sqlx::query_with(self.query.sql, self.arguments()?)
-            .fetch_all(conn)
-            .await
-            .map(drop)
+    fn statement(&self) -> Query<'static> {
+        self.bind(query(self.query.sql))
     }
 
     /// The statement in a transaction as the application role, under row-level security.
     pub(crate) async fn rls(&self, db: &Db, org: Uuid) -> Result<(), Error> {
         let mut tx = db.tenant(org).begin().await?;
-        self.statement(&mut tx).await?;
+        self.statement().execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The statement in a transaction as the pool's own role, with the organization set
-    /// (search_leads checks it) but no role switch: row-level security does not apply.
-    pub(crate) async fn owner(&self, pool: &PgPool, org: Uuid) -> Result<(), Error> {
-        let mut tx = pool.begin().await?;
-        crmdb_pg::tenancy::set_organization(&mut tx, org).await?;
-        self.statement(&mut tx).await?;
+    /// The statement in a transaction as the pool's own login, with the organization set
+    /// (search_leads checks it) but no role switch: row-level security does not apply. The
+    /// same round trips as [`Call::rls`]: `BEGIN`, entering and the statement in one, the
+    /// commit in the other.
+    pub(crate) async fn owner(&self, db: &Db, org: Uuid) -> Result<(), Error> {
+        let mut tx = db.begin_maintenance().await?;
+        tx.defer(entering(org));
+        self.statement().execute(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// The `EXPLAIN (FORMAT JSON)` of the statement whose plan is checked, with this call's
-    /// parameters.
-    pub(crate) async fn explain<'e>(
-        &self,
-        executor: impl PgExecutor<'e>,
-    ) -> sqlx::Result<serde_json::Value> {
+    /// parameters, in the open transaction `conn`.
+    pub(crate) async fn explain(&self, conn: &mut Conn) -> crmdb_store::Result<serde_json::Value> {
         let explain = format!("EXPLAIN (FORMAT JSON) {}", self.query.plan_sql);
-        sqlx::query_scalar_with(&explain, self.arguments()?)
-            .fetch_one(executor)
-            .await
+        self.bind(query_scalar(explain)).fetch_one(conn).await
     }
 }
 
-/// Runs `sql` and decodes every row as `T`, as the data layer would.
-async fn rows<T>(conn: &mut PgConnection, sql: &str, arguments: PgArguments) -> sqlx::Result<()>
-where
-    T: for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin,
-{
-    sqlx::query_as_with::<_, T, _>(sql, arguments)
-        .fetch_all(conn)
-        .await
-        .map(drop)
+/// Sets the organization that row-level security reads for the rest of the transaction
+/// (transaction-local, so it ends with it). `$1` the setting, `$2` the organization.
+const ENTER: &str = "SELECT set_config($1, $2, true)";
+
+/// [`ENTER`] as a statement of the data layer, for a transaction of the login itself
+/// ([`Db::begin_maintenance`]), which enters no role: the owner path, and the benchmark's
+/// reads of every organization, which a login that row-level security applies to sees
+/// only one at a time.
+pub(crate) fn entering(organization: Uuid) -> Statement<'static> {
+    query(ENTER)
+        .bind(ORGANIZATION_SETTING)
+        .bind(organization.to_string())
+        .into_statement()
 }
 
-/// Only the job claim fetches exactly one row: none means the queue ran dry.
-fn dry_queue(error: sqlx::Error) -> Error {
-    match error {
-        sqlx::Error::RowNotFound => Error::QueueRanDry,
-        error => error.into(),
+/// Takes a call's parameters in the order of its placeholders: a statement of the data
+/// layer, or the raw path's list.
+trait Arguments: Sized {
+    /// Binds the next parameter, sent as the PostgreSQL type of its [`Param`].
+    fn add<P: Param + 'static>(self, value: P) -> Self;
+}
+
+impl Arguments for Query<'static> {
+    fn add<P: Param + 'static>(self, value: P) -> Self {
+        self.bind(value)
+    }
+}
+
+impl<T: FromSqlOwned> Arguments for QueryScalar<'static, T> {
+    fn add<P: Param + 'static>(self, value: P) -> Self {
+        self.bind(value)
+    }
+}
+
+/// The parameters of a raw statement, each with its type.
+struct RawArguments(Vec<(Box<dyn ToSql + Sync + Send>, Type)>);
+
+impl RawArguments {
+    fn new() -> RawArguments {
+        RawArguments(Vec::new())
+    }
+
+    /// The parameters as [`tokio_postgres::Client::query_typed`] takes them.
+    fn params(&self) -> Vec<(&(dyn ToSql + Sync), Type)> {
+        self.0
+            .iter()
+            .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
+            .collect()
+    }
+}
+
+impl Arguments for RawArguments {
+    fn add<P: Param + 'static>(mut self, value: P) -> Self {
+        self.0.push((Box::new(value), P::TYPE));
+        self
+    }
+}
+
+/// Decodes every row as `T`, as the data layer would.
+fn decode<T: FromRow>(rows: &[Row]) -> Result<(), Error> {
+    rows.iter()
+        .map(T::from_row)
+        .collect::<crmdb_store::Result<Vec<T>>>()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crmdb_store::hot::{HotQueryId, HOT_QUERIES};
+
+    use super::*;
+
+    /// The highest `$n` of `sql`.
+    fn placeholders(sql: &str) -> usize {
+        sql.split('$')
+            .skip(1)
+            .filter_map(|rest| {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                digits.parse().ok()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn every_hot_query_gets_a_parameter_for_each_placeholder() {
+        let (org, id, now) = (Uuid::nil(), Uuid::nil(), Utc::now());
+        for query in HOT_QUERIES {
+            let parameters = match query.id {
+                HotQueryId::KanbanColumn => Parameters::KanbanColumn(org, id),
+                HotQueryId::MyLeads => Parameters::MyLeads(org, id),
+                HotQueryId::LeadTimeline => Parameters::LeadTimeline(org, id),
+                HotQueryId::KanbanSummary => Parameters::KanbanSummary(org, id),
+                HotQueryId::LeadSearch => Parameters::LeadSearch(org, "ana".into()),
+                HotQueryId::TemplatePerformance => Parameters::TemplatePerformance(org, now),
+                HotQueryId::AiSession => Parameters::AiSession(org, "s".into()),
+                HotQueryId::AnalyticsEvents => {
+                    Parameters::AnalyticsEvents(org, "page_view".into(), now)
+                }
+                HotQueryId::NextJob => Parameters::NextJob,
+            };
+            let call = Call { query, parameters };
+            let bound = call.bind(RawArguments::new()).0.len();
+            assert_eq!(bound, placeholders(query.sql), "{}", query.name);
+            assert_eq!(bound, placeholders(query.plan_sql), "{}", query.name);
+        }
     }
 }

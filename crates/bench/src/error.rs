@@ -31,9 +31,13 @@ pub enum Error {
     #[error("could not vacuum crm_bench")]
     Vacuum(#[source] sqlx::Error),
     #[error("could not connect to the benchmark database")]
-    Connect(#[source] sqlx::Error),
+    Connect(#[source] crmdb_store::Error),
+    #[error("could not build the pool of the raw statements")]
+    RawPool(#[source] deadpool_postgres::BuildError),
+    #[error("no connection for a raw statement")]
+    RawConnection(#[from] deadpool_postgres::PoolError),
     #[error("could not list the organizations")]
-    ListOrganizations(#[source] sqlx::Error),
+    ListOrganizations(#[source] crmdb_store::Error),
     #[error("the database has no organizations with leads")]
     NoOrganizations,
     /// None of the sampled organizations has the rows the query's parameters come from
@@ -41,7 +45,7 @@ pub enum Error {
     #[error("no sampled organization has the rows that {query} needs as parameters")]
     NothingToSample { query: &'static str },
     #[error("could not fill the benchmark queue")]
-    FillQueue(#[source] sqlx::Error),
+    FillQueue(#[source] crmdb_store::Error),
     /// A claim found the queue empty: the run claimed more jobs than it queued.
     #[error(
         "the benchmark's job queue ran dry (it holds at most {} jobs); run with a shorter \
@@ -50,9 +54,15 @@ pub enum Error {
     )]
     QueueRanDry,
     #[error("could not remove the benchmark's jobs")]
-    EmptyQueue(#[source] sqlx::Error),
+    EmptyQueue(#[source] crmdb_store::Error),
+    /// A statement of the fresh database's preparation, which runs on sessions of its own.
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A statement of the raw path, sent on a pooled client of its own.
+    #[error(transparent)]
+    Raw(#[from] tokio_postgres::Error),
+    /// A statement sent through the data layer: its typed operations, and the
+    /// benchmark's own statements in its transactions.
     #[error(transparent)]
     Store(#[from] crmdb_store::Error),
     #[error(transparent)]

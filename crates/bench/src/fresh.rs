@@ -21,15 +21,16 @@ pub struct DemoSize {
 }
 
 /// Creates [`BENCH_DATABASE`] afresh on the server of `target` (an old one must belong to
-/// the login, which drops it), migrates it, loads `size`
-/// of demo data from `seed` and refreshes statistics. Returns its connection options.
+/// the login, which drops it), migrates it, loads `size` of demo data from `seed` and
+/// refreshes statistics. [`run`](crate::run()) then takes the target's connection settings
+/// with [`BENCH_DATABASE`] as their database.
 pub async fn prepare(
     target: &PgConnectOptions,
     size: &DemoSize,
     seed: u64,
     keyring: crmdb_secrets::Keyring,
     progress: &dyn Progress,
-) -> Result<PgConnectOptions, Error> {
+) -> Result<(), Error> {
     let bench = target.clone().database(BENCH_DATABASE);
     let mut admin = PgConnection::connect_with(&target.clone().database("postgres"))
         .await
@@ -92,5 +93,5 @@ pub async fn prepare(
     crmdb_pg::simple_query(&mut conn, "VACUUM (ANALYZE)")
         .await
         .map_err(Error::Vacuum)?;
-    Ok(bench)
+    Ok(())
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use crmdb_store::hot::HotQuery;
 use crmdb_store::Db;
+use deadpool_postgres::Pool;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::PgPool;
 
 use crate::call::Call;
 use crate::sample::Sample;
@@ -23,13 +23,13 @@ use crate::{plan, Error, QueryResult, Settings};
 pub(crate) async fn measure(
     query: &'static HotQuery,
     db: &Db,
-    raw: &PgPool,
+    raw: &Pool,
     sample: &Arc<Sample>,
     settings: &Settings,
     sees_past_rls: bool,
 ) -> Result<QueryResult, Error> {
     let planned = sample.draw(query, &mut StdRng::seed_from_u64(settings.seed))?;
-    let uses_index = plan::uses_index(&planned, db, raw).await?;
+    let uses_index = plan::uses_index(&planned, db).await?;
 
     let layer = time_path(
         query,
@@ -53,9 +53,7 @@ pub(crate) async fn measure(
     .await?;
     // The job claim spans organizations, so it has no row-level security path.
     let rls = match planned.organization() {
-        Some(_) if sees_past_rls => {
-            Some(rls_against_owner(query, db, raw, sample, settings).await?)
-        }
+        Some(_) if sees_past_rls => Some(rls_against_owner(query, db, sample, settings).await?),
         _ => None,
     };
     let p99 = layer.percentile_ms(99.0);
@@ -116,17 +114,17 @@ where
 }
 
 /// Row-level security against the owner: interleaved in one loop, so both see the same
-/// load, and alternated in order so neither always runs on a warmer cache.
+/// load, and alternated in order so neither always runs on a warmer cache. Both run on the
+/// data layer's pool, in transactions of the same round trips.
 async fn rls_against_owner(
     query: &'static HotQuery,
     db: &Db,
-    raw: &PgPool,
     sample: &Arc<Sample>,
     settings: &Settings,
 ) -> Result<(Timings, Timings), Error> {
-    let (db, pool, sample) = (db.clone(), raw.clone(), sample.clone());
+    let (db, sample) = (db.clone(), sample.clone());
     let step = move |mut rng: StdRng| {
-        let (db, pool, sample) = (db.clone(), pool.clone(), sample.clone());
+        let (db, sample) = (db.clone(), sample.clone());
         async move {
             let call = sample.draw(query, &mut rng)?;
             let org = call
@@ -141,7 +139,7 @@ async fn rls_against_owner(
                     call.rls(&db, org).await?;
                     rls = start.elapsed();
                 } else {
-                    call.owner(&pool, org).await?;
+                    call.owner(&db, org).await?;
                     owner = start.elapsed();
                 }
             }

@@ -1,7 +1,6 @@
 //! Whether a hot query's plan uses its intended index.
 
 use crmdb_store::Db;
-use sqlx::PgPool;
 
 use crate::call::{Call, Parameters};
 use crate::Error;
@@ -9,13 +8,18 @@ use crate::Error;
 /// True when the plan of `call` names its query's intended index. It is planned where it
 /// runs: under row-level security as the application role, except the lead-search
 /// statement (planned as the owner of `search_leads` plans it) and the job claim (a
-/// worker's query across organizations).
-pub(crate) async fn uses_index(call: &Call, db: &Db, raw: &PgPool) -> Result<bool, Error> {
+/// worker's query across organizations), which are planned as the login itself.
+pub(crate) async fn uses_index(call: &Call, db: &Db) -> Result<bool, Error> {
     let plan = match (&call.parameters, call.organization()) {
-        (Parameters::LeadSearch(..), _) | (_, None) => call.explain(raw).await?,
+        (Parameters::LeadSearch(..), _) | (_, None) => {
+            let mut conn = db.begin_maintenance().await?;
+            let plan = call.explain(&mut conn).await?;
+            conn.rollback().await?;
+            plan
+        }
         (_, Some(org)) => {
             let mut tx = db.tenant(org).begin().await?;
-            let plan = call.explain(&mut *tx).await?;
+            let plan = call.explain(&mut tx).await?;
             tx.rollback().await?;
             plan
         }

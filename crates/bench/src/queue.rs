@@ -1,7 +1,8 @@
 //! The benchmark's own job queue: filled with due jobs before the run so that the job
 //! claim takes real rows throughout, and emptied afterwards.
 
-use sqlx::PgPool;
+use crmdb_store::sql::{query, Statement};
+use crmdb_store::Db;
 use uuid::Uuid;
 
 use crate::Error;
@@ -14,37 +15,42 @@ pub(crate) const BENCH_QUEUE: &str = "bench";
 const FILL_CHUNK: u64 = 50_000;
 
 /// Replaces the queue's jobs with `jobs` due ones spread over `organizations`, in
-/// statements of [`FILL_CHUNK`] jobs.
-pub(crate) async fn fill(pool: &PgPool, organizations: &[Uuid], jobs: u64) -> Result<(), Error> {
-    empty(pool).await?;
+/// statements of [`FILL_CHUNK`] jobs, each committed on its own.
+pub(crate) async fn fill(db: &Db, organizations: &[Uuid], jobs: u64) -> Result<(), Error> {
+    empty(db).await.map_err(Error::FillQueue)?;
     let mut queued = 0;
     while queued < jobs {
         let chunk = FILL_CHUNK.min(jobs - queued);
-        sqlx::query(
+        let insert = query(
             "INSERT INTO background_jobs (organization_id, queue, job_type, priority, run_at) \
              SELECT ($2::uuid[])[1 + g % cardinality($2::uuid[])], $3, 'bench.noop', g % 1000, \
                     now() - interval '1 minute' \
              FROM generate_series($4::bigint + 1, $4::bigint + $1) AS g",
         )
         .bind(chunk as i64)
-        .bind(organizations)
+        .bind(organizations.to_vec())
         .bind(BENCH_QUEUE)
-        .bind(queued as i64)
-        .execute(pool)
-        .await
-        .map_err(Error::FillQueue)?;
+        .bind(queued as i64);
+        alone(db, insert.into_statement())
+            .await
+            .map_err(Error::FillQueue)?;
         queued += chunk;
     }
-    let mut conn = pool.acquire().await?;
-    crmdb_pg::simple_query(&mut conn, "ANALYZE background_jobs").await?;
-    Ok(())
+    alone(db, query("ANALYZE background_jobs").into_statement())
+        .await
+        .map_err(Error::FillQueue)
 }
 
 /// Removes the queue's jobs.
-pub(crate) async fn empty(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM background_jobs WHERE queue = $1")
-        .bind(BENCH_QUEUE)
-        .execute(pool)
-        .await
-        .map(drop)
+pub(crate) async fn empty(db: &Db) -> Result<(), crmdb_store::Error> {
+    let delete = query("DELETE FROM background_jobs WHERE queue = $1").bind(BENCH_QUEUE);
+    alone(db, delete.into_statement()).await
+}
+
+/// Runs `statement` as a transaction of the login's own: `BEGIN`, the statement and
+/// `COMMIT` in one round trip.
+async fn alone(db: &Db, statement: Statement<'static>) -> Result<(), crmdb_store::Error> {
+    let mut conn = db.begin_maintenance().await?;
+    conn.defer(statement);
+    conn.commit().await
 }

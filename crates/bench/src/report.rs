@@ -44,4 +44,6 @@ pub struct Report {
     pub concurrency: u16,
     pub duration_seconds: u64,
     pub queries: Vec<QueryResult>,
+    /// A three-statement write through the data layer.
+    pub compound: crate::CompoundResult,
 }

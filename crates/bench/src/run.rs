@@ -1,15 +1,19 @@
 //! A benchmark run: the pools, the sample, the filled job queue, every hot query measured
-//! in catalog order, and the database's size.
+//! in catalog order, the three-statement write, and the database's size.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crmdb_store::hot::HOT_QUERIES;
+use crmdb_store::sql::{query_as, query_scalar};
 use crmdb_store::Db;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio_postgres::{Config, NoTls};
 
+use crate::call::entering;
+use crate::compound;
 use crate::measure::measure;
 use crate::sample::{organization_ids, Sample};
 use crate::{queue, Error, Progress, Report};
@@ -26,7 +30,7 @@ pub struct Settings {
 }
 
 /// Pool connections beyond one per client: headroom, so that no client waits for one.
-const SPARE_CONNECTIONS: u32 = 2;
+const SPARE_CONNECTIONS: usize = 2;
 
 /// Jobs queued per second of each client on each path that claims them: more than a client
 /// claims in a second, so the queue never runs dry during a run.
@@ -44,39 +48,42 @@ pub(crate) const MAX_QUEUED_JOBS: u64 = 2_000_000;
 const STATEMENT_TIMEOUT: &str = "60s";
 
 /// Benchmarks every hot query on `database` (a fresh one from [`prepare`](crate::prepare),
-/// or any migrated CRM database with organizations that have leads).
+/// or any migrated CRM database with organizations that have leads). Every statement is
+/// unnamed with its parameters' types, and every transaction explicit, so `database` may
+/// be a transaction pooler (PgBouncer in transaction mode) in front of the server.
 pub async fn run(
-    database: &PgConnectOptions,
+    database: &Config,
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
-    let raw = connect(database, settings).await?;
-    let db = Db::from_pool(connect(database, settings).await?);
-    let sees_past_rls: bool = sqlx::query_scalar(
-        "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user",
-    )
-    .fetch_one(&raw)
-    .await?;
+    let config = with_statement_timeout(database);
+    let connections = usize::from(settings.concurrency) + SPARE_CONNECTIONS;
+    let db = Db::connect_with(config.clone(), connections)
+        .await
+        .map_err(Error::Connect)?;
+    let raw = raw_pool(config, connections)?;
+    let sees_past_rls = sees_past_rls(&db).await?;
     let mut rng = StdRng::seed_from_u64(settings.seed);
-    let sample = Arc::new(Sample::load(&raw, &mut rng).await?);
+    let sample = Arc::new(Sample::load(&db, &mut rng).await?);
     let jobs = JOBS_PER_CLIENT_SECOND
         * settings.duration.as_secs()
         * u64::from(settings.concurrency)
         * CLAIMING_PATHS
         + SPARE_JOBS;
     let jobs = jobs.min(MAX_QUEUED_JOBS);
-    queue::fill(&raw, &sample.organization_ids(), jobs).await?;
+    queue::fill(&db, &sample.organization_ids(), jobs).await?;
 
     let mut queries = Vec::new();
     for query in HOT_QUERIES {
         progress.measuring(query);
         queries.push(measure(query, &db, &raw, &sample, settings, sees_past_rls).await?);
     }
-    queue::empty(&raw).await.map_err(Error::EmptyQueue)?;
+    queue::empty(&db).await.map_err(Error::EmptyQueue)?;
+    let compound = compound::measure(&db, &sample, settings).await?;
 
-    let (organizations, leads, communications) = size(&raw).await?;
+    let (organizations, leads, communications) = size(&db).await?;
     Ok(Report {
-        database: database.get_database().unwrap_or_default().to_owned(),
+        database: database.get_dbname().unwrap_or_default().to_owned(),
         organizations,
         leads,
         communications,
@@ -84,40 +91,96 @@ pub async fn run(
         concurrency: settings.concurrency,
         duration_seconds: settings.duration.as_secs(),
         queries,
+        compound,
     })
+}
+
+/// Whether the login is a superuser or BYPASSRLS, which row-level security does not apply
+/// to.
+async fn sees_past_rls(db: &Db) -> Result<bool, Error> {
+    let mut conn = db.begin_maintenance().await?;
+    let sees = query_scalar(
+        "SELECT rolsuper OR rolbypassrls FROM pg_catalog.pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await?;
+    conn.rollback().await?;
+    Ok(sees)
 }
 
 /// The organizations, leads and communications of the database, counted one organization
 /// at a time with the organization entered, so that any login sees them all.
-async fn size(pool: &PgPool) -> Result<(i64, i64, i64), Error> {
-    let ids = organization_ids(pool).await?;
+async fn size(db: &Db) -> Result<(i64, i64, i64), Error> {
+    let mut conn = db.begin_maintenance().await?;
+    let ids = organization_ids(&mut conn).await?;
     let (mut leads, mut communications) = (0, 0);
-    let mut tx = pool.begin().await?;
     for id in &ids {
-        crmdb_pg::tenancy::set_organization(&mut tx, *id).await?;
-        let (l, c): (i64, i64) = sqlx::query_as(
+        conn.defer(entering(*id));
+        let (l, c): (i64, i64) = query_as(
             "SELECT (SELECT count(*) FROM leads WHERE organization_id = $1), \
                     (SELECT count(*) FROM communications WHERE organization_id = $1)",
         )
-        .bind(id)
-        .fetch_one(&mut *tx)
+        .bind(*id)
+        .fetch_one(&mut conn)
         .await?;
         leads += l;
         communications += c;
     }
-    tx.rollback().await?;
+    conn.rollback().await?;
     Ok((ids.len() as i64, leads, communications))
 }
 
-/// A pool with a connection for every client and the spares.
-async fn connect(database: &PgConnectOptions, settings: &Settings) -> Result<PgPool, Error> {
-    PgPoolOptions::new()
-        .max_connections(u32::from(settings.concurrency) + SPARE_CONNECTIONS)
-        .connect_with(
-            database
-                .clone()
-                .options([("statement_timeout", STATEMENT_TIMEOUT)]),
-        )
-        .await
-        .map_err(Error::Connect)
+/// `database` with the [`STATEMENT_TIMEOUT`] of every connection of the run added to the
+/// options it sends at startup. A transaction pooler must pass the `options` parameter on
+/// or be told to ignore it (PgBouncer: `ignore_startup_parameters = options`, and then the
+/// server's own timeout applies).
+fn with_statement_timeout(database: &Config) -> Config {
+    let timeout = format!("-c statement_timeout={STATEMENT_TIMEOUT}");
+    let options = match database.get_options() {
+        Some(options) if !options.trim().is_empty() => format!("{options} {timeout}"),
+        _ => timeout,
+    };
+    let mut config = database.clone();
+    config.options(options);
+    config
+}
+
+/// The raw path's pool of plain clients, a connection for every client and the spares.
+/// Nothing is sent when a connection is taken: the raw path's statements set nothing that
+/// outlives their transaction.
+fn raw_pool(config: Config, connections: usize) -> Result<Pool, Error> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(connections)
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(Error::RawPool)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn the_statement_timeout_joins_the_options_of_the_url() {
+        let plain = Config::from_str("postgres://u@localhost/crm").unwrap();
+        assert_eq!(
+            with_statement_timeout(&plain).get_options(),
+            Some("-c statement_timeout=60s")
+        );
+        let tuned =
+            Config::from_str("postgres://u@localhost/crm?options=-c%20work_mem%3D64MB").unwrap();
+        assert_eq!(
+            with_statement_timeout(&tuned).get_options(),
+            Some("-c work_mem=64MB -c statement_timeout=60s")
+        );
+    }
 }

@@ -1,16 +1,19 @@
 //! The ids the random parameters are drawn from: a random set of organizations with
 //! leads, and per organization its pipelines, stages, members, leads, search terms, AI
-//! sessions and event types.
+//! sessions, event types, and where a new lead can go (a stage and tags) for the
+//! three-statement write.
 
 use chrono::{DateTime, Utc};
 use crmdb_store::hot::{HotQuery, HotQueryId};
+use crmdb_store::sql::{query_as, query_scalar, FromRow};
+use crmdb_store::{Conn, Db};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use sqlx::PgPool;
+use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::call::{Call, Parameters};
+use crate::call::{entering, Call, Parameters};
 use crate::Error;
 
 /// Organizations whose ids, stages, members and leads the random parameters come from.
@@ -30,6 +33,19 @@ struct OrgSample {
     terms: Vec<String>,
     sessions: Vec<String>,
     event_types: Vec<String>,
+    /// A pipeline and one of its stages, where a new lead can go.
+    placement: Option<(Uuid, Uuid)>,
+    tags: Vec<Uuid>,
+}
+
+/// Where the three-statement operation writes: an organization, a pipeline and stage of
+/// it, and one of its tags.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Placement {
+    pub(crate) organization: Uuid,
+    pub(crate) pipeline: Uuid,
+    pub(crate) stage: Uuid,
+    pub(crate) tag: Uuid,
 }
 
 #[derive(Debug)]
@@ -45,74 +61,101 @@ pub(crate) struct Sample {
 /// and the dates of its newest analytics event and template use. Read in a transaction
 /// that enters the organization, so that row-level security admits its rows to any login.
 const ORGANIZATION_SAMPLE: &str = "SELECT \
-    ARRAY(SELECT DISTINCT pipeline_id FROM leads WHERE organization_id = $1 ORDER BY 1), \
+    ARRAY(SELECT DISTINCT pipeline_id FROM leads WHERE organization_id = $1 ORDER BY 1) \
+        AS pipelines, \
     ARRAY(SELECT DISTINCT stage_id FROM leads \
-          WHERE organization_id = $1 AND status = 'open' AND deleted_at IS NULL ORDER BY 1), \
+          WHERE organization_id = $1 AND status = 'open' AND deleted_at IS NULL ORDER BY 1) \
+        AS stages, \
     ARRAY(SELECT DISTINCT assigned_user_id FROM leads \
-          WHERE organization_id = $1 AND assigned_user_id IS NOT NULL ORDER BY 1), \
+          WHERE organization_id = $1 AND assigned_user_id IS NOT NULL ORDER BY 1) AS members, \
     ARRAY(SELECT DISTINCT lead_id FROM communications WHERE organization_id = $1 \
-          ORDER BY 1 LIMIT 50), \
+          ORDER BY 1 LIMIT 50) AS leads, \
     ARRAY(SELECT DISTINCT left(lower(split_part(name, ' ', -1)), 5) FROM leads \
-          WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY 1 LIMIT 20), \
+          WHERE organization_id = $1 AND deleted_at IS NULL ORDER BY 1 LIMIT 20) AS terms, \
     ARRAY(SELECT DISTINCT session_id FROM ai_conversations WHERE organization_id = $1 \
-          ORDER BY 1 LIMIT 20), \
+          ORDER BY 1 LIMIT 20) AS sessions, \
     ARRAY(SELECT DISTINCT event_type FROM analytics_events WHERE organization_id = $1 \
-          ORDER BY 1), \
-    (SELECT max(occurred_at) FROM analytics_events WHERE organization_id = $1), \
-    (SELECT max(used_at) FROM template_usage_stats WHERE organization_id = $1)";
+          ORDER BY 1) AS event_types, \
+    (SELECT max(occurred_at) FROM analytics_events WHERE organization_id = $1) \
+        AS newest_event, \
+    (SELECT max(used_at) FROM template_usage_stats WHERE organization_id = $1) AS newest_use, \
+    (SELECT ARRAY[pipeline_id, stage_id] FROM leads WHERE organization_id = $1 \
+     ORDER BY id LIMIT 1) AS placement, \
+    ARRAY(SELECT id FROM tags WHERE organization_id = $1 ORDER BY 1 LIMIT 20) AS tags";
 
 /// A row of [`ORGANIZATION_SAMPLE`].
-type OrganizationRow = (
-    Vec<Uuid>,
-    Vec<Uuid>,
-    Vec<Uuid>,
-    Vec<Uuid>,
-    Vec<String>,
-    Vec<String>,
-    Vec<String>,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
+struct OrganizationRow {
+    pipelines: Vec<Uuid>,
+    stages: Vec<Uuid>,
+    members: Vec<Uuid>,
+    leads: Vec<Uuid>,
+    terms: Vec<String>,
+    sessions: Vec<String>,
+    event_types: Vec<String>,
+    newest_event: Option<DateTime<Utc>>,
+    newest_use: Option<DateTime<Utc>>,
+    placement: Option<Vec<Uuid>>,
+    tags: Vec<Uuid>,
+}
+
+impl FromRow for OrganizationRow {
+    fn from_row(row: &Row) -> crmdb_store::Result<OrganizationRow> {
+        Ok(OrganizationRow {
+            pipelines: row.try_get("pipelines")?,
+            stages: row.try_get("stages")?,
+            members: row.try_get("members")?,
+            leads: row.try_get("leads")?,
+            terms: row.try_get("terms")?,
+            sessions: row.try_get("sessions")?,
+            event_types: row.try_get("event_types")?,
+            newest_event: row.try_get("newest_event")?,
+            newest_use: row.try_get("newest_use")?,
+            placement: row.try_get("placement")?,
+            tags: row.try_get("tags")?,
+        })
+    }
+}
 
 impl Sample {
     /// Samples up to [`SAMPLED_ORGANIZATIONS`] random organizations that have leads, one
     /// at a time with the organization entered: a managed service's admin login is subject
     /// to the forced row-level security of the tenant tables, like the application.
     /// [`Error::NoOrganizations`] when no organization has leads.
-    pub(crate) async fn load(pool: &PgPool, rng: &mut StdRng) -> Result<Sample, Error> {
-        let mut ids = organization_ids(pool).await?;
+    pub(crate) async fn load(db: &Db, rng: &mut StdRng) -> Result<Sample, Error> {
+        let mut conn = db.begin_maintenance().await?;
+        let mut ids = organization_ids(&mut conn).await?;
         ids.shuffle(rng);
         let mut organizations = Vec::new();
         let (mut newest_event, mut newest_use) = (None, None);
-        let mut tx = pool.begin().await?;
         for id in ids {
             if organizations.len() == SAMPLED_ORGANIZATIONS {
                 break;
             }
-            crmdb_pg::tenancy::set_organization(&mut tx, id).await?;
-            let row: OrganizationRow = sqlx::query_as(ORGANIZATION_SAMPLE)
+            // Entering goes out with the sample's statement: one round trip.
+            conn.defer(entering(id));
+            let row: OrganizationRow = query_as(ORGANIZATION_SAMPLE)
                 .bind(id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut conn)
                 .await?;
-            let (pipelines, stages, members, leads, terms, sessions, event_types, event, used) =
-                row;
-            if pipelines.is_empty() {
+            if row.pipelines.is_empty() {
                 continue;
             }
-            newest_event = newest_event.max(event);
-            newest_use = newest_use.max(used);
+            newest_event = newest_event.max(row.newest_event);
+            newest_use = newest_use.max(row.newest_use);
             organizations.push(OrgSample {
                 id,
-                pipelines,
-                stages,
-                members,
-                leads,
-                terms,
-                sessions,
-                event_types,
+                pipelines: row.pipelines,
+                stages: row.stages,
+                members: row.members,
+                leads: row.leads,
+                terms: row.terms,
+                sessions: row.sessions,
+                event_types: row.event_types,
+                placement: row.placement.and_then(|p| Some((*p.first()?, *p.get(1)?))),
+                tags: row.tags,
             });
         }
-        tx.rollback().await?;
+        conn.rollback().await?;
         if organizations.is_empty() {
             return Err(Error::NoOrganizations);
         }
@@ -127,6 +170,23 @@ impl Sample {
     /// The sampled organizations, for spreading the benchmark's jobs over them.
     pub(crate) fn organization_ids(&self) -> Vec<Uuid> {
         self.organizations.iter().map(|o| o.id).collect()
+    }
+
+    /// A random organization's pipeline, stage and tag for the three-statement operation;
+    /// `None` when no sampled organization has them.
+    pub(crate) fn placement(&self, rng: &mut StdRng) -> Option<Placement> {
+        for _ in 0..DRAWS {
+            let org = &self.organizations[rng.gen_range(0..self.organizations.len())];
+            if let (Some((pipeline, stage)), Some(tag)) = (org.placement, org.tags.choose(rng)) {
+                return Some(Placement {
+                    organization: org.id,
+                    pipeline,
+                    stage,
+                    tag: *tag,
+                });
+            }
+        }
+        None
     }
 
     /// A random call of `query`, from an organization that has what it needs.
@@ -176,11 +236,12 @@ impl Sample {
     }
 }
 
-/// Every organization of the database, by id: the organizations table is readable by
-/// its owner whatever organization is entered.
-pub(crate) async fn organization_ids(pool: &PgPool) -> Result<Vec<Uuid>, Error> {
-    sqlx::query_scalar("SELECT id FROM organizations ORDER BY id")
-        .fetch_all(pool)
+/// Every organization of the database, by id, read in the open transaction `conn` of the
+/// login itself: the organizations table is readable by its owner whatever organization is
+/// entered.
+pub(crate) async fn organization_ids(conn: &mut Conn) -> Result<Vec<Uuid>, Error> {
+    query_scalar("SELECT id FROM organizations ORDER BY id")
+        .fetch_all(conn)
         .await
         .map_err(Error::ListOrganizations)
 }

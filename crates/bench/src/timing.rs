@@ -9,7 +9,8 @@ use rand::SeedableRng;
 
 use crate::{Error, Settings};
 
-/// Untimed steps each client runs first, to prepare statements and fill the pool.
+/// Untimed steps each client runs first, to open the pools' connections and warm the
+/// server's caches.
 const WARM_UP_STEPS: usize = 20;
 
 /// Latencies of one path, in microseconds, and its throughput.
@@ -31,7 +32,7 @@ impl Timings {
 }
 
 /// Runs `step` from the settings' concurrent clients, each for the settings' duration after
-/// a short untimed warm-up (prepared statements, pooled connections); each step returns the
+/// a short untimed warm-up (pooled connections, warm caches); each step returns the
 /// latencies it recorded, one per path of `paths` it timed.
 pub(crate) async fn drive<F, Fut>(
     settings: &Settings,

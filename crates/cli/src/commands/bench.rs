@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-use crmdb_bench::{DemoSize, Report, Settings};
+use anyhow::Context as _;
+use crmdb_bench::{DemoSize, Report, Settings, BENCH_DATABASE};
 use crmdb_demo::DemoReport;
 use crmdb_store::hot::HotQuery;
 
@@ -36,17 +37,18 @@ pub struct Args {
 pub async fn run(args: Args, ctx: &Context) -> anyhow::Result<()> {
     let target = ctx.database().await?;
     let progress = Lines(&ctx.out);
-    let database = match (args.orgs, args.leads_per_org) {
-        (Some(organizations), Some(leads_per_org)) => {
-            let size = DemoSize {
-                organizations,
-                leads_per_org,
-            };
-            crmdb_bench::prepare(&target.options, &size, args.seed, ctx.keyring()?, &progress)
-                .await?
-        }
-        _ => target.options.clone(),
-    };
+    let mut database: crmdb_bench::Config = target
+        .url
+        .parse()
+        .context("the database URL is not valid for the benchmark's connections")?;
+    if let (Some(organizations), Some(leads_per_org)) = (args.orgs, args.leads_per_org) {
+        let size = DemoSize {
+            organizations,
+            leads_per_org,
+        };
+        crmdb_bench::prepare(&target.options, &size, args.seed, ctx.keyring()?, &progress).await?;
+        database.dbname(BENCH_DATABASE);
+    }
     let settings = Settings {
         duration: Duration::from_secs(args.duration),
         concurrency: args.concurrency,
@@ -146,4 +148,13 @@ fn print(ctx: &Context, report: &Report) {
         ],
         rows,
     );
+    let compound = &report.compound;
+    ctx.out.line(format!(
+        "{} ({} statements in one transaction): p50 {} ms, p99 {} ms, {:.0} per second",
+        compound.name,
+        compound.statements,
+        ms(compound.p50_ms),
+        ms(compound.p99_ms),
+        compound.qps
+    ));
 }
