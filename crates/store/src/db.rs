@@ -26,7 +26,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::sql::{self, Fetched, Statement};
+use crate::sql::{self, Executor, Fetched, QueryScalar, Statement};
 
 /// The role every tenant transaction runs as: DML rights, row-level security enforced.
 pub const APP_ROLE: &str = "crm_app";
@@ -432,6 +432,53 @@ impl Conn {
             }
         }
         Ok(main_answer)
+    }
+}
+
+impl Executor for &mut Conn {
+    async fn run(self, statement: Statement<'_>) -> Result<Fetched> {
+        Conn::run(self, statement).await
+    }
+}
+
+/// A transaction's last statement: what is still ahead, the statement and `COMMIT` go out
+/// together, and the transaction is committed when it answers without error.
+pub struct Last<'c>(pub &'c mut Conn);
+
+impl Executor for Last<'_> {
+    async fn run(self, statement: Statement<'_>) -> Result<Fetched> {
+        Ok(self.0.finish(Some(&statement)).await?.unwrap_or_default())
+    }
+}
+
+impl Executor for &Tenant {
+    async fn run(self, statement: Statement<'_>) -> Result<Fetched> {
+        self.run_alone(statement).await
+    }
+}
+
+impl Conn {
+    /// Calls `each` with the first column of every row of `query` as it arrives, so a
+    /// result larger than memory (a table of an export) is never held whole; returns the
+    /// number of rows.
+    pub async fn for_each<T: tokio_postgres::types::FromSqlOwned>(
+        &mut self,
+        query: QueryScalar<'_, T>,
+        mut each: impl FnMut(T) -> Result<()>,
+    ) -> Result<u64> {
+        self.flush().await?;
+        let statement = query.0;
+        let stream = self
+            .client()
+            .query_typed_raw(statement.sql(), statement.params())
+            .await?;
+        futures_util::pin_mut!(stream);
+        let mut rows = 0;
+        while let Some(row) = futures_util::TryStreamExt::try_next(&mut stream).await? {
+            each(row.try_get(0)?)?;
+            rows += 1;
+        }
+        Ok(rows)
     }
 }
 

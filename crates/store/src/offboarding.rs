@@ -111,9 +111,8 @@ pub async fn export(db: &Db, organization_id: Uuid, dir: &Path) -> Result<OrgMan
         let path = dir.join(&file);
         let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(io(&path))?);
         let mut hash = Sha256::new();
-        let rows = query_scalar::<String>(&sql)
-            .bind(organization_id)
-            .for_each(&mut tx, |line| {
+        let rows = tx
+            .for_each(query_scalar::<String>(&sql).bind(organization_id), |line| {
                 hash.update(line.as_bytes());
                 hash.update(b"\n");
                 out.write_all(line.as_bytes())

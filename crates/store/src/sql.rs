@@ -7,8 +7,8 @@
 //! each transaction, where a named statement either is missing or already exists. Rows are
 //! decoded by column name into types that implement [`FromRow`].
 //!
-//! A statement runs on an open transaction ([`Conn`]) or as a one-statement transaction of
-//! a [`Tenant`]; in both cases whatever must precede it (`BEGIN`, entering the tenant,
+//! A statement runs on an open transaction (`Conn`) or as a one-statement transaction of
+//! a `Tenant` (see [`Executor`]); in both cases whatever must precede it (`BEGIN`, entering the tenant,
 //! deferred writes) goes out in the same write and is answered in the same round trip.
 //!
 //! ```no_run
@@ -23,6 +23,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -32,7 +33,6 @@ use tokio_postgres::types::{FromSqlOwned, Json, ToSql, Type};
 use tokio_postgres::{Client, Row};
 use uuid::Uuid;
 
-use crate::db::{Conn, Tenant};
 use crate::error::{Error, Result};
 
 /// A Rust value bound as a statement parameter, with the PostgreSQL type it is sent as.
@@ -171,28 +171,12 @@ impl Fetched {
     }
 }
 
-/// Where a statement runs: an open transaction, or a tenant, as a transaction of its own.
-pub enum On<'c> {
-    /// In the transaction, after whatever it still has to send.
-    Conn(&'c mut Conn),
-    /// As the transaction's last statement: what is still ahead, the statement and `COMMIT`
-    /// go out together. The transaction is committed when this answers without error.
-    Last(&'c mut Conn),
-    /// As one transaction of the tenant's: `BEGIN`, entering, the statement and `COMMIT` in
-    /// one round trip.
-    Tenant(&'c Tenant),
-}
-
-impl<'c> From<&'c mut Conn> for On<'c> {
-    fn from(conn: &'c mut Conn) -> On<'c> {
-        On::Conn(conn)
-    }
-}
-
-impl<'c> From<&'c Tenant> for On<'c> {
-    fn from(tenant: &'c Tenant) -> On<'c> {
-        On::Tenant(tenant)
-    }
+/// Where a statement runs: an open transaction (`&mut Conn`), the transaction's last
+/// statement (`Last`), or a tenant as a transaction of its own (`&Tenant`); the
+/// implementations live with the transactions, in `db`.
+pub trait Executor {
+    /// Sends `statement` and returns its answer.
+    fn run(self, statement: Statement<'_>) -> impl Future<Output = Result<Fetched>> + Send;
 }
 
 /// A statement and its bound parameters.
@@ -223,7 +207,11 @@ impl<'a> Statement<'a> {
         self.params.push((Box::new(value), P::TYPE));
     }
 
-    fn params(&self) -> impl ExactSizeIterator<Item = (&(dyn ToSql + Sync), Type)> {
+    pub(crate) fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    pub(crate) fn params(&self) -> impl ExactSizeIterator<Item = (&(dyn ToSql + Sync), Type)> {
         self.params
             .iter()
             .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
@@ -241,14 +229,6 @@ impl<'a> Statement<'a> {
         let affected = stream.rows_affected().unwrap_or(0);
         Ok(Fetched { rows, affected })
     }
-
-    async fn run(self, on: On<'_>) -> Result<Fetched> {
-        match on {
-            On::Conn(conn) => conn.run(self).await,
-            On::Last(conn) => Ok(conn.finish(Some(&self)).await?.unwrap_or_default()),
-            On::Tenant(tenant) => tenant.run_alone(self).await,
-        }
-    }
 }
 
 /// A statement whose outcome is the number of rows it changed.
@@ -261,7 +241,7 @@ pub struct QueryAs<'a, T>(Statement<'a>, PhantomData<fn() -> T>);
 
 /// A statement whose rows are read as their first column, of type `T`.
 #[must_use = "a query does nothing until it is fetched"]
-pub struct QueryScalar<'a, T>(Statement<'a>, PhantomData<fn() -> T>);
+pub struct QueryScalar<'a, T>(pub(crate) Statement<'a>, PhantomData<fn() -> T>);
 
 /// A statement run for its effect.
 pub fn query<'a>(sql: impl Into<Cow<'a, str>>) -> Query<'a> {
@@ -286,14 +266,14 @@ impl<'a> Query<'a> {
     }
 
     /// Runs the statement; its outcome tells how many rows it changed.
-    pub async fn execute<'c>(self, on: impl Into<On<'c>>) -> Result<Fetched> {
-        self.0.run(on.into()).await
+    pub async fn execute(self, on: impl Executor) -> Result<Fetched> {
+        on.run(self.0).await
     }
 
     /// Every row, as the driver's rows, for a statement whose columns are only known when
     /// it runs.
-    pub async fn fetch_rows<'c>(self, on: impl Into<On<'c>>) -> Result<Vec<Row>> {
-        Ok(self.0.run(on.into()).await?.rows)
+    pub async fn fetch_rows(self, on: impl Executor) -> Result<Vec<Row>> {
+        Ok(on.run(self.0).await?.rows)
     }
 
     /// The statement, to be sent later ([`Conn::defer`]).
@@ -310,18 +290,18 @@ impl<'a, T: FromRow> QueryAs<'a, T> {
     }
 
     /// Every row.
-    pub async fn fetch_all<'c>(self, on: impl Into<On<'c>>) -> Result<Vec<T>> {
-        self.0.run(on.into()).await?.decode()
+    pub async fn fetch_all(self, on: impl Executor) -> Result<Vec<T>> {
+        on.run(self.0).await?.decode()
     }
 
     /// The first row, or `None`.
-    pub async fn fetch_optional<'c>(self, on: impl Into<On<'c>>) -> Result<Option<T>> {
-        let fetched = self.0.run(on.into()).await?;
+    pub async fn fetch_optional(self, on: impl Executor) -> Result<Option<T>> {
+        let fetched = on.run(self.0).await?;
         fetched.rows.first().map(T::from_row).transpose()
     }
 
     /// The first row; none is an error.
-    pub async fn fetch_one<'c>(self, on: impl Into<On<'c>>) -> Result<T> {
+    pub async fn fetch_one(self, on: impl Executor) -> Result<T> {
         self.fetch_optional(on).await?.ok_or(Error::NoRow)
     }
 }
@@ -334,40 +314,19 @@ impl<'a, T: FromSqlOwned> QueryScalar<'a, T> {
     }
 
     /// The first column of every row.
-    pub async fn fetch_all<'c>(self, on: impl Into<On<'c>>) -> Result<Vec<T>> {
-        let fetched = self.0.run(on.into()).await?;
+    pub async fn fetch_all(self, on: impl Executor) -> Result<Vec<T>> {
+        let fetched = on.run(self.0).await?;
         fetched.rows.iter().map(first_column).collect()
     }
 
-    /// Calls `each` with the first column of every row as it arrives, so a result larger
-    /// than memory (a table of an export) is never held whole; returns the number of rows.
-    pub async fn for_each(
-        self,
-        conn: &mut Conn,
-        mut each: impl FnMut(T) -> Result<()>,
-    ) -> Result<u64> {
-        conn.flush().await?;
-        let stream = conn
-            .client()
-            .query_typed_raw(&self.0.sql, self.0.params())
-            .await?;
-        futures_util::pin_mut!(stream);
-        let mut rows = 0;
-        while let Some(row) = stream.try_next().await? {
-            each(row.try_get(0)?)?;
-            rows += 1;
-        }
-        Ok(rows)
-    }
-
     /// The first column of the first row, or `None` without rows.
-    pub async fn fetch_optional<'c>(self, on: impl Into<On<'c>>) -> Result<Option<T>> {
-        let fetched = self.0.run(on.into()).await?;
+    pub async fn fetch_optional(self, on: impl Executor) -> Result<Option<T>> {
+        let fetched = on.run(self.0).await?;
         fetched.rows.first().map(first_column).transpose()
     }
 
     /// The first column of the first row; no row is an error.
-    pub async fn fetch_one<'c>(self, on: impl Into<On<'c>>) -> Result<T> {
+    pub async fn fetch_one(self, on: impl Executor) -> Result<T> {
         self.fetch_optional(on).await?.ok_or(Error::NoRow)
     }
 }

@@ -4,12 +4,12 @@
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{AiChannel, AiConversation};
 use crate::ops::common::page_size;
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 /// A conversation to start.
@@ -53,7 +53,7 @@ impl Conversations {
                 .bind(&session_id)
                 .bind(new.channel)
                 .bind(&new.model)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| e.missing_parent("fk_ai_conversations_leads", entity::LEAD))
             })

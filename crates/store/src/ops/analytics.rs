@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::AnalyticsEvent;
 use crate::ops::common::page_size;
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 /// An event to record.
@@ -79,7 +79,7 @@ impl Analytics {
                 .bind(event.lead_id)
                 .bind(&event.session_id)
                 .bind(event.occurred_at)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| e.missing_parent("fk_analytics_events_leads", entity::LEAD))
             })

@@ -6,14 +6,14 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::models::{
     CalendarIntegration, CalendarProvider, CalendarSyncStatus, MarketingIntegration,
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
 };
 use crate::sealing;
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 const ACCESS: &str = "access_token_ciphertext";
@@ -140,7 +140,7 @@ impl Integrations {
                 .bind(&sealed.key_id)
                 .bind(tokens.expires_at)
                 .bind(calendar_id)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| {
                     e

@@ -10,12 +10,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::{Db, Tenant};
+use crate::db::{Db, Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{BackgroundJob, JobStatus};
 use crate::ops::common::page_size;
-use crate::sql::{query_as, query_scalar, On};
+use crate::sql::{query_as, query_scalar};
 use crate::validate;
 
 /// A job to enqueue.
@@ -215,7 +215,7 @@ impl Jobs {
                 .bind(id)
                 .bind(retry_delay(attempts).as_secs_f64())
                 .bind(error)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
             })
             .await
@@ -264,7 +264,7 @@ impl Worker {
         query_as(hot::CLAIM_JOB)
             .bind(queue)
             .bind(&self.name)
-            .fetch_optional(On::Last(&mut tx))
+            .fetch_optional(Last(&mut tx))
             .await
     }
 

@@ -1,12 +1,12 @@
 //! Members and invitations of an organization: invite with a hashed token, accept, change
 //! role, remove — never leaving the organization without an active owner.
 
-use crate::sql::{query, query_as, query_scalar, row_struct, On};
+use crate::sql::{query, query_as, query_scalar, row_struct};
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::{Tenant, TenantTx};
+use crate::db::{Last, Tenant, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
 use crate::ops::organizations::own_account;
@@ -117,7 +117,7 @@ impl Members {
                 .bind(&token_hash)
                 .bind(invited_by)
                 .bind(valid_for.num_milliseconds() as f64 / 1000.0)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| {
                     e.missing_parent(

@@ -2,11 +2,11 @@
 
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Result};
 use crate::models::LeadNote;
 use crate::ops::leads::require_lead;
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 /// The lead notes of one organization.
@@ -50,7 +50,7 @@ impl Notes {
                 .bind(lead_id)
                 .bind(author_user_id)
                 .bind(&body)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| e.missing_parent("fk_lead_notes_organization_members", entity::MEMBER))
             })

@@ -3,11 +3,11 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::models::{Task, TaskPriority, TaskType};
 use crate::ops::common::page_size;
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 /// A task to create.
@@ -90,7 +90,7 @@ impl Tasks {
                 .bind(new.task_type)
                 .bind(new.priority)
                 .bind(new.due_at)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(references)
             })

@@ -2,7 +2,7 @@
 //! `{{placeholders}}` of the content), render for a lead, record uses and outcomes, and the
 //! performance report.
 
-use crate::sql::{query, query_as, query_scalar, row_struct, On};
+use crate::sql::{query, query_as, query_scalar, row_struct};
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Utc};
@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{
@@ -327,7 +327,7 @@ impl Templates {
                 .bind(template_id)
                 .bind(lead_id)
                 .bind(user_id)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(|e| {
                     e

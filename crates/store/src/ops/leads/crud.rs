@@ -7,10 +7,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use super::Leads;
-use crate::db::TenantTx;
+use crate::db::{Last, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
-use crate::sql::{query_as, On};
+use crate::sql::query_as;
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -118,7 +118,7 @@ impl Leads {
                 .bind(new.assigned_user_id)
                 .bind(&new.custom_fields)
                 .bind(new.next_follow_up_at)
-                .fetch_one(On::Last(tx))
+                .fetch_one(Last(tx))
                 .await
                 .map_err(lead_reference)
             })
