@@ -4,6 +4,10 @@
 pub enum Error {
     #[error("could not connect to the server's `postgres` database to create crm_bench")]
     ConnectServer(#[source] sqlx::Error),
+    /// The target is reached through a transaction pooler: crm_bench is created, migrated
+    /// and loaded by the session commands, so it is refused before the old one is dropped.
+    #[error(transparent)]
+    TransactionPooler(crmdb_pg::pooler::NeedsSession),
     /// An old crm_bench that another role owns, which only that role may drop.
     #[error(
         "crm_bench already exists and belongs to {owner}, so {login} may not drop it to start \

@@ -22,8 +22,9 @@ pub struct DemoSize {
 
 /// Creates [`BENCH_DATABASE`] afresh on the server of `target` (an old one must belong to
 /// the login, which drops it), migrates it, loads `size` of demo data from `seed` and
-/// refreshes statistics. [`run`](crate::run()) then takes the target's connection settings
-/// with [`BENCH_DATABASE`] as their database.
+/// refreshes statistics; a transaction pooler is refused before anything is dropped
+/// ([`Error::TransactionPooler`]). [`run`](crate::run()) then takes the target's
+/// connection settings with [`BENCH_DATABASE`] as their database.
 pub async fn prepare(
     target: &PgConnectOptions,
     size: &DemoSize,
@@ -31,8 +32,17 @@ pub async fn prepare(
     keyring: crmdb_secrets::Keyring,
     progress: &dyn Progress,
 ) -> Result<(), Error> {
+    let server = target.clone().database("postgres");
+    crmdb_pg::pooler::require_session(
+        &server,
+        "crmdb bench --orgs",
+        "crm_bench is created, migrated and loaded by the migrator and the demo loader",
+        Error::ConnectServer,
+        Error::TransactionPooler,
+    )
+    .await?;
     let bench = target.clone().database(BENCH_DATABASE);
-    let mut admin = PgConnection::connect_with(&target.clone().database("postgres"))
+    let mut admin = PgConnection::connect_with(&server)
         .await
         .map_err(Error::ConnectServer)?;
     let owner: Option<(String, bool, String)> = sqlx::query_as(

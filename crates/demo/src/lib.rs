@@ -39,6 +39,11 @@ pub enum DemoError {
     )]
     NeedsTemporary { login: String, grant: String },
 
+    /// The database is reached through a transaction pooler, where the loader's staging
+    /// tables, statement bound and cancellation would act on other clients' sessions.
+    #[error(transparent)]
+    TransactionPooler(crmdb_pg::pooler::NeedsSession),
+
     #[error(transparent)]
     Identifier(#[from] crmdb_pg::InvalidIdentifier),
 

@@ -113,7 +113,8 @@ const CANCEL_EVERY: Duration = Duration::from_millis(200);
 /// [`DemoError::Interrupted`]; the committed ones stay, and a re-run loads the rest.
 /// Tables whose row-level security applies to the login (the forced tenant tables, for a
 /// login that is neither superuser nor BYPASSRLS) are loaded through staging tables with
-/// the organization entered, which needs the `TEMPORARY` right on the database.
+/// the organization entered, which needs the `TEMPORARY` right on the database. A
+/// transaction pooler is refused before anything else ([`DemoError::TransactionPooler`]).
 pub async fn load(
     options: &PgConnectOptions,
     keyring: crmdb_secrets::Keyring,
@@ -122,6 +123,17 @@ pub async fn load(
     interrupt: impl Future<Output = ()> + Send + 'static,
 ) -> Result<DemoReport, DemoError> {
     let started = Instant::now();
+    // With the caller's options: a pooler may refuse the `statement_timeout` option below
+    // before it could be recognised.
+    crmdb_pg::pooler::require_session(
+        options,
+        "crmdb seed demo",
+        "its session-level staging tables, its statement_timeout and the cancelling of its \
+         statements by backend pid",
+        db("checking for a transaction pooler"),
+        DemoError::TransactionPooler,
+    )
+    .await?;
     let options = &options
         .clone()
         .options([("statement_timeout", STATEMENT_TIMEOUT)]);

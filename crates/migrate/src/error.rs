@@ -232,6 +232,11 @@ pub enum Error {
     #[error("could not connect to the database: {0}")]
     Connect(#[source] sqlx::Error),
 
+    /// The database is reached through a transaction pooler, where the migration lock
+    /// would cover nothing.
+    #[error(transparent)]
+    TransactionPooler(crmdb_pg::pooler::NeedsSession),
+
     #[error("{context}: {source}")]
     Database {
         context: &'static str,

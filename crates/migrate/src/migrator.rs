@@ -420,11 +420,22 @@ impl Migrator {
 
     /// Runs `work` on its own connection while this runner holds the database's advisory
     /// lock; the connection is closed and the lock released on every path, errors included.
+    /// Refuses a transaction pooler first ([`Error::TransactionPooler`]): the lock is a
+    /// session's, and behind such a pooler it would stay on a server connection the runner
+    /// has already left.
     async fn locked<T>(
         &self,
         db: &PgConnectOptions,
         work: impl AsyncFnOnce(&mut PgConnection, Duration) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        crmdb_pg::pooler::require_session(
+            db,
+            "crmdb migrate",
+            "its advisory lock and session settings",
+            Error::Connect,
+            Error::TransactionPooler,
+        )
+        .await?;
         let (lock, waited) = AdvisoryLock::acquire(db, self.options.lock_wait).await?;
         let result = match self.connect(db).await {
             Ok(mut conn) => {

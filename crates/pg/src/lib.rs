@@ -1,10 +1,13 @@
 //! PostgreSQL administration that every crmdb crate shares, kept in one small place so that
 //! dynamic SQL text, error codes and setting names are written once: identifier quoting
 //! ([`ident`]), SQLSTATE codes ([`sqlstate`]), creating and dropping databases
-//! ([`database`]) and the names of the settings row-level security reads ([`tenancy`]).
+//! ([`database`]), the names of the settings row-level security reads ([`tenancy`]), and
+//! telling a transaction pooler from a direct connection for the commands that need a
+//! session of their own ([`pooler`]).
 
 pub mod database;
 pub mod ident;
+pub mod pooler;
 pub mod sqlstate;
 pub mod tenancy;
 

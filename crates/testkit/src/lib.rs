@@ -6,6 +6,12 @@
 //! with only `CREATEDB CREATEROLE` (a managed service's admin), which migrates them, and the
 //! data layer's tests connect as the application and worker logins of the privilege model.
 //! The superuser only creates that admin login.
+//!
+//! A real PgBouncer in transaction mode stands in front of the test server on demand
+//! ([`pooler`]): [`TestDb::pooled_app_url`] and [`TestDb::pooled_worker_url`] reach a test's
+//! database through it, and with `CRMDB_TEST_POOLER=1` [`TestDb::app_url`] and
+//! [`TestDb::worker_url`] do too, so the data layer's tests run a second time through it:
+//! `CRMDB_TEST_POOLER=1 cargo test -p crmdb-db-tests -- store::`.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -21,6 +27,10 @@ use crmdb_schema::roles::LoginKind;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
+
+pub mod pooler;
+
+pub use pooler::POOLER_VAR;
 
 /// The environment variable that points the tests at an existing server instead.
 pub const SERVER_URL_VAR: &str = "CRMDB_TEST_DATABASE_URL";
@@ -146,6 +156,59 @@ fn with_login(url: &str, login: &str, password: &str) -> String {
     url.to_string()
 }
 
+/// `url` (of the test server) with the host and port of the test process's PgBouncer: the
+/// same login, password and database, through the pooler.
+fn through_pooler(url: &str) -> String {
+    let port = pooler::port(pooler_target);
+    let mut url = url::Url::parse(url).expect("a valid server URL");
+    url.set_host(Some("127.0.0.1")).expect("a URL with a host");
+    url.set_port(Some(port)).expect("a URL with a host");
+    url.to_string()
+}
+
+/// The test server and the logins the pooler lets through: the admin login and the
+/// logins of the privilege model, with their passwords.
+fn pooler_target() -> pooler::Target {
+    let admin_url = &server().admin_url;
+    let url = url::Url::parse(admin_url).expect("a valid server URL");
+    let mut logins = vec![(
+        percent_decode(url.username()),
+        percent_decode(url.password().unwrap_or_default()),
+    )];
+    for login in [APP_LOGIN, WORKER_LOGIN, READONLY_LOGIN] {
+        logins.push((login.to_owned(), login_password(admin_url, login)));
+    }
+    pooler::Target {
+        host: url.host_str().unwrap_or("127.0.0.1").to_owned(),
+        port: url.port().unwrap_or(5432),
+        logins,
+    }
+}
+
+/// A URL's user or password as it is (`%XX` escapes decoded).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// `target/crmdb-test`, beside the test binaries, so `cargo clean` removes it.
 fn test_homes_root() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -235,13 +298,40 @@ impl TestDb {
     }
 
     /// This database as the application login: `NOINHERIT`, member of `crm_app` only.
+    /// Through the pooler when `CRMDB_TEST_POOLER=1` ([`POOLER_VAR`]).
     pub async fn app_url(&self) -> String {
+        if pooler::routed() {
+            return self.pooled_app_url().await;
+        }
         self.login_url(APP_LOGIN).await
     }
 
     /// This database as the worker login: `NOINHERIT`, member of `crm_worker` only.
+    /// Through the pooler when `CRMDB_TEST_POOLER=1` ([`POOLER_VAR`]).
     pub async fn worker_url(&self) -> String {
+        if pooler::routed() {
+            return self.pooled_worker_url().await;
+        }
         self.login_url(WORKER_LOGIN).await
+    }
+
+    /// This database as the application login through the test process's PgBouncer in
+    /// transaction mode ([`pooler`]), started on first use.
+    pub async fn pooled_app_url(&self) -> String {
+        through_pooler(&self.login_url(APP_LOGIN).await)
+    }
+
+    /// This database as the worker login through the test process's PgBouncer in
+    /// transaction mode ([`pooler`]).
+    pub async fn pooled_worker_url(&self) -> String {
+        through_pooler(&self.login_url(WORKER_LOGIN).await)
+    }
+
+    /// This database as the admin login that owns it (see [`TestDb::url`]) through the test
+    /// process's PgBouncer in transaction mode ([`pooler`]): for the session commands'
+    /// refusal of a pooler.
+    pub fn pooled_url(&self) -> String {
+        through_pooler(&self.url)
     }
 
     /// This database as the reporting login: `NOINHERIT`, member of `crm_readonly` only.

@@ -7,6 +7,7 @@ mod drift;
 mod harness;
 mod migrate;
 mod org;
+mod pooler;
 mod privacy;
 mod privileges;
 mod restore;

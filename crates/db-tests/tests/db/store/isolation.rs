@@ -491,12 +491,11 @@ async fn a_raw_query_without_the_organization_filter_sees_one_organization() {
             with_rows_of_both += 1;
         }
         let mut tx = f.tenant_a().begin().await.unwrap();
-        let seen: Vec<Uuid> = crmdb_store::sql::query_scalar(format!(
-            "SELECT DISTINCT organization_id FROM {table}"
-        ))
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
+        let seen: Vec<Uuid> =
+            crmdb_store::sql::query_scalar(format!("SELECT DISTINCT organization_id FROM {table}"))
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
         assert!(
             seen.iter().all(|o| *o == f.a.id()),
             "{table} showed {seen:?}"

@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use crmdb_store::{hot, sql};
 use crmdb_store::models::{BackgroundJob, JobStatus};
 use crmdb_store::ops::jobs::{retry_delay, NewJob};
+use crmdb_store::{hot, sql};
 use serde_json::json;
 
 use super::{assert_invalid, assert_not_found, fixture};
