@@ -14,7 +14,7 @@ use crmdb_store::ops::jobs::Worker;
 use crmdb_store::ops::leads::{LeadHit, StageSummary};
 use crmdb_store::ops::templates::TemplatePerformance;
 use crmdb_store::sql::{query, query_scalar, FromRow, Param, Query, QueryScalar, Statement};
-use crmdb_store::{Conn, Db};
+use crmdb_store::{Conn, Db, Statements};
 use futures_util::future::try_join4;
 use futures_util::TryFutureExt;
 use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
@@ -152,19 +152,39 @@ impl Call {
     /// that row-level security applies to) a tenant call runs in a transaction that enters
     /// its organization, since without it the login sees no rows: `BEGIN`, entering, the
     /// statement and `COMMIT` go out in one write, as the layer sends a transaction.
-    /// Returns the time of the statement alone: from its sending to its rows decoded.
+    /// Returns the time of the statement alone: from its sending to its rows decoded. The
+    /// statement goes out as the layer's do (`statements`): prepared once per connection
+    /// and reused, or unnamed behind a transaction pooler.
     pub(crate) async fn raw(
         &self,
         pool: &deadpool_postgres::Pool,
         enter: bool,
+        statements: Statements,
     ) -> Result<Duration, Error> {
         let client = pool.get().await?;
         let arguments = self.bind(RawArguments::new());
+        let params = arguments.params();
+        let prepared = match statements {
+            Statements::Prepared => {
+                let types: Vec<Type> = params.iter().map(|(_, ty)| ty.clone()).collect();
+                Some(
+                    client
+                        .prepare_typed_cached(self.query.plan_sql, &types)
+                        .await?,
+                )
+            }
+            Statements::Unnamed => None,
+        };
         let statement = async {
             let start = Instant::now();
-            let rows = client
-                .query_typed(self.query.plan_sql, &arguments.params())
-                .await?;
+            let rows = match &prepared {
+                Some(prepared) => {
+                    let values: Vec<&(dyn ToSql + Sync)> =
+                        params.iter().map(|(value, _)| *value).collect();
+                    client.query(prepared, &values).await?
+                }
+                None => client.query_typed(self.query.plan_sql, &params).await?,
+            };
             self.decode(&rows)?;
             Ok::<_, Error>(start.elapsed())
         };

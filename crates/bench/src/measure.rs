@@ -43,12 +43,13 @@ pub(crate) async fn measure(
         },
     )
     .await?;
+    let statements = db.statements();
     let raw_timings = time_path(
         query,
         sample,
         settings,
         raw.clone(),
-        move |pool, call| async move { call.raw(&pool, !sees_past_rls).await },
+        move |pool, call| async move { call.raw(&pool, !sees_past_rls, statements).await },
     )
     .await?;
     // The job claim spans organizations, so it has no row-level security path.

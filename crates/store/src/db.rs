@@ -87,6 +87,7 @@ const RESET_SESSION: &str = "RESET ALL; RESET ROLE";
 pub struct Db {
     pool: Pool,
     config: Arc<tokio_postgres::Config>,
+    statements: Statements,
     keyring: Option<Arc<Keyring>>,
 }
 
@@ -94,6 +95,7 @@ impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
             .field("pool", &self.pool.status())
+            .field("statements", &self.statements)
             .field("keyring", &self.keyring.is_some())
             .finish()
     }
@@ -132,9 +134,11 @@ impl Db {
             .build()
             .map_err(|e| Error::Pool(e.to_string()))?;
         drop(pool.get().await?);
+        let statements = Statements::for_server(&config).await?;
         Ok(Db {
             pool,
             config: Arc::new(config),
+            statements,
             keyring: None,
         })
     }
@@ -145,6 +149,12 @@ impl Db {
             keyring: Some(keyring),
             ..self
         }
+    }
+
+    /// How this database's statements go out: prepared, or unnamed behind a transaction
+    /// pooler.
+    pub fn statements(&self) -> Statements {
+        self.statements
     }
 
     /// The keyring, or the error that says none is configured.
@@ -160,24 +170,7 @@ impl Db {
     /// crate's catalog reader, in one repeatable-read transaction of its own.
     pub(crate) async fn catalog(&self) -> Result<crmdb_schema::catalog::Schema> {
         use sqlx::Connection as _;
-        let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass();
-        if let Some(user) = self.config.get_user() {
-            options = options.username(user);
-        }
-        if let Some(password) = self.config.get_password() {
-            options = options.password(&String::from_utf8_lossy(password));
-        }
-        if let Some(database) = self.config.get_dbname() {
-            options = options.database(database);
-        }
-        match self.config.get_hosts().first() {
-            Some(tokio_postgres::config::Host::Tcp(host)) => options = options.host(host),
-            Some(tokio_postgres::config::Host::Unix(dir)) => options = options.socket(dir),
-            None => {}
-        }
-        if let Some(port) = self.config.get_ports().first() {
-            options = options.port(*port);
-        }
+        let options = session_options(&self.config);
         let mut conn = sqlx::PgConnection::connect_with(&options)
             .await
             .map_err(Error::Catalog)?;
@@ -258,8 +251,58 @@ impl Db {
             ahead: vec![Ahead::Begin(begin)],
             open: false,
             callers_sql: false,
+            statements: self.statements,
         })
     }
+}
+
+/// How statements go out: prepared once per connection and reused (the server keeps their
+/// plans, and a statement costs only Bind/Execute), or unnamed, parsed and planned anew each
+/// time. Prepared on a direct connection; unnamed behind a transaction pooler, which hands
+/// the server connection to another client after each transaction, where a prepared
+/// statement is missing or another client's of the same name already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statements {
+    Prepared,
+    Unnamed,
+}
+
+impl Statements {
+    /// Prepared, unless the server is reached through a transaction pooler (told from the
+    /// outside, by `crmdb_pg::pooler`, on two connections of its own).
+    async fn for_server(config: &tokio_postgres::Config) -> Result<Statements> {
+        let pooled = crmdb_pg::pooler::detect(&session_options(config))
+            .await
+            .map_err(Error::Catalog)?;
+        Ok(match pooled {
+            Some(_) => Statements::Unnamed,
+            None => Statements::Prepared,
+        })
+    }
+}
+
+/// The same server, database and login as sqlx connection options, for the work done on a
+/// session of its own (reading the catalog, telling whether a pooler is in between).
+fn session_options(config: &tokio_postgres::Config) -> sqlx::postgres::PgConnectOptions {
+    let mut options = sqlx::postgres::PgConnectOptions::new_without_pgpass();
+    if let Some(user) = config.get_user() {
+        options = options.username(user);
+    }
+    if let Some(password) = config.get_password() {
+        options = options.password(&String::from_utf8_lossy(password));
+    }
+    if let Some(database) = config.get_dbname() {
+        options = options.database(database);
+    }
+    match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => options = options.host(host),
+        Some(tokio_postgres::config::Host::Unix(dir)) => options = options.socket(dir),
+        None => {}
+    }
+    if let Some(port) = config.get_ports().first() {
+        options = options.port(*port);
+    }
+    options
 }
 
 /// `begin`, then entering: the transaction switches to `role` and sets its organization and
@@ -313,6 +356,7 @@ pub struct Conn {
     /// The transaction runs SQL the data layer did not write, which may have changed the
     /// session: reset it before committing.
     callers_sql: bool,
+    statements: Statements,
 }
 
 impl std::fmt::Debug for Conn {
@@ -405,19 +449,45 @@ impl Conn {
         if ahead.iter().any(|a| matches!(a, Ahead::Begin(_))) {
             self.open = true;
         }
-        let client = self
+        let wrapper = self
             .client
             .as_deref()
             .expect("a connection until it is dropped");
+        let client: &Client = wrapper;
+        // Every statement is prepared (or found prepared) before anything goes out: a
+        // statement prepared in the middle would wait for its own round trip while the
+        // requests behind it, the COMMIT among them, were already sent.
+        let statements: Vec<&Statement<'_>> = ahead
+            .iter()
+            .filter_map(|item| match item {
+                Ahead::Statement(statement) => Some(statement),
+                Ahead::Begin(_) => None,
+            })
+            .chain(statement)
+            .collect();
+        let mut prepared = Vec::new();
+        if self.statements == Statements::Prepared {
+            for statement in &statements {
+                prepared.push(
+                    wrapper
+                        .prepare_typed_cached(statement.sql(), &statement.types())
+                        .await?,
+                );
+            }
+        }
         let mut requests: Vec<Sent<'_>> = Vec::with_capacity(ahead.len() + 1 + tail.len());
+        let mut sent = 0;
         for item in &ahead {
             requests.push(match item {
                 Ahead::Begin(begin) => simple(client, begin),
-                Ahead::Statement(statement) => Box::pin(statement.send(client)),
+                Ahead::Statement(statement) => {
+                    sent += 1;
+                    send(client, prepared.get(sent - 1), statement)
+                }
             });
         }
         let main = statement.map(|statement| {
-            requests.push(Box::pin(statement.send(client)));
+            requests.push(send(client, prepared.get(sent), statement));
             requests.len() - 1
         });
         requests.extend(tail.iter().map(|sql| simple(client, sql)));
@@ -482,6 +552,18 @@ impl Conn {
 
 /// A request of a pipeline, answered by the rows of its statement.
 type Sent<'f> = Pin<Box<dyn Future<Output = Result<Fetched, tokio_postgres::Error>> + Send + 'f>>;
+
+/// A statement's request: as `prepared` on this connection when given, unnamed otherwise.
+fn send<'f, 's: 'f>(
+    client: &'f Client,
+    prepared: Option<&'f tokio_postgres::Statement>,
+    statement: &'f Statement<'s>,
+) -> Sent<'f> {
+    match prepared {
+        Some(prepared) => Box::pin(statement.send_prepared(client, prepared)),
+        None => Box::pin(statement.send(client)),
+    }
+}
 
 /// A simple-protocol request (`BEGIN …`, `COMMIT`), which answers no rows.
 fn simple<'f>(client: &'f Client, sql: &'f str) -> Sent<'f> {

@@ -48,5 +48,5 @@ pub mod sealing;
 pub mod sql;
 mod validate;
 
-pub use db::{Conn, Db, Last, Tenant, TenantTx, APP_ROLE};
+pub use db::{Conn, Db, Last, Statements, Tenant, TenantTx, APP_ROLE};
 pub use error::{entity, Error, Result};

@@ -217,18 +217,42 @@ impl<'a> Statement<'a> {
             .map(|(value, ty)| (value.as_ref() as &(dyn ToSql + Sync), ty.clone()))
     }
 
+    pub(crate) fn types(&self) -> Vec<Type> {
+        self.params.iter().map(|(_, ty)| ty.clone()).collect()
+    }
+
+    /// Sends the statement as `prepared` (this statement, prepared on the same connection)
+    /// and reads its answer: Bind/Execute/Sync only, and the server reuses its plan.
+    pub(crate) async fn send_prepared(
+        &self,
+        client: &Client,
+        prepared: &tokio_postgres::Statement,
+    ) -> Result<Fetched, tokio_postgres::Error> {
+        let values = self
+            .params
+            .iter()
+            .map(|(value, _)| value.as_ref() as &(dyn ToSql + Sync));
+        let stream = client.query_raw(prepared, values).await?;
+        collect(stream).await
+    }
+
     /// Sends the statement on `client` and reads its answer. The request is written when
     /// the future is first polled, which is what lets [`Conn`] pipeline several.
     pub(crate) async fn send(&self, client: &Client) -> Result<Fetched, tokio_postgres::Error> {
         let stream = client.query_typed_raw(&self.sql, self.params()).await?;
-        futures_util::pin_mut!(stream);
-        let mut rows = Vec::new();
-        while let Some(row) = stream.try_next().await? {
-            rows.push(row);
-        }
-        let affected = stream.rows_affected().unwrap_or(0);
-        Ok(Fetched { rows, affected })
+        collect(stream).await
     }
+}
+
+/// Every row of `stream` and the number of rows the statement changed.
+async fn collect(stream: tokio_postgres::RowStream) -> Result<Fetched, tokio_postgres::Error> {
+    futures_util::pin_mut!(stream);
+    let mut rows = Vec::new();
+    while let Some(row) = stream.try_next().await? {
+        rows.push(row);
+    }
+    let affected = stream.rows_affected().unwrap_or(0);
+    Ok(Fetched { rows, affected })
 }
 
 /// A statement whose outcome is the number of rows it changed.
