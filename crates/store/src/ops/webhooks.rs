@@ -11,8 +11,8 @@ use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
 
-const TABLE: &str = "webhook_subscriptions";
-const COLUMN: &str = "secret_ciphertext";
+pub(super) const TABLE: &str = "webhook_subscriptions";
+pub(super) const COLUMN: &str = "secret_ciphertext";
 
 /// A subscription just created (or whose secret was rotated), with the signing secret to
 /// hand to the endpoint's owner.
@@ -33,7 +33,7 @@ pub struct WebhookChanges {
 /// The webhook subscriptions of one organization.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
-    tenant: Tenant,
+    pub(super) tenant: Tenant,
 }
 
 impl Tenant {
