@@ -13,6 +13,7 @@ mod organizations;
 mod pipelines;
 mod secrets;
 mod templates;
+mod webhook_deliveries;
 
 use std::sync::Arc;
 
