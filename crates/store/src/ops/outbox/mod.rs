@@ -2,8 +2,7 @@
 //! wants it, in the transaction of the change itself, so a change that rolls back sends
 //! nothing and one that commits is never lost; workers ([`WebhookWorker`]) claim due
 //! deliveries of every organization, sign them and record each attempt's outcome. The
-//! organization reads its delivery log and emits events of its own through
-//! [`Webhooks`](crate::ops::webhooks::Webhooks).
+//! organization reads its delivery log and emits events of its own through [`Webhooks`].
 //!
 //! Every delivery's body is an envelope: `{"id", "type", "occurred_at", "organization_id",
 //! "data"}`, `id` naming the event (the same for every subscription it went to). Delivery
