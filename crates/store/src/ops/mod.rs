@@ -15,6 +15,7 @@ pub mod leads;
 pub mod members;
 pub mod notes;
 pub mod organizations;
+pub mod outbox;
 pub mod pipelines;
 pub mod privacy;
 pub mod tasks;

@@ -12,8 +12,8 @@ use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
 
-const TABLE: &str = "webhook_subscriptions";
-const COLUMN: &str = "secret_ciphertext";
+pub(super) const TABLE: &str = "webhook_subscriptions";
+pub(super) const COLUMN: &str = "secret_ciphertext";
 /// What the audit log calls a subscription.
 const ENTITY_TYPE: &str = "webhook_subscription";
 
@@ -36,7 +36,7 @@ pub struct WebhookChanges {
 /// The webhook subscriptions of one organization.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
-    tenant: Tenant,
+    pub(super) tenant: Tenant,
 }
 
 impl Tenant {

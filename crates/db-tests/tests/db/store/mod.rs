@@ -14,6 +14,7 @@ mod organizations;
 mod pipelines;
 mod secrets;
 mod templates;
+mod webhook_deliveries;
 
 use std::sync::Arc;
 
