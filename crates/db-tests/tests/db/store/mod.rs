@@ -12,6 +12,7 @@ mod notes_tasks;
 mod organizations;
 mod pipelines;
 mod secrets;
+mod sessions;
 mod templates;
 
 use std::sync::Arc;
