@@ -16,6 +16,7 @@ pub mod notes;
 pub mod organizations;
 pub mod pipelines;
 pub mod privacy;
+pub mod provider_routes;
 pub mod sessions;
 pub mod tasks;
 pub mod templates;

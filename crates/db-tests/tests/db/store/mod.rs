@@ -11,6 +11,7 @@ mod members;
 mod notes_tasks;
 mod organizations;
 mod pipelines;
+mod provider_routes;
 mod secrets;
 mod sessions;
 mod templates;
