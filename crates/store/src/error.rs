@@ -112,6 +112,8 @@ pub mod entity {
     //! qualifies the name ("deleted lead", "queued job").
 
     pub const API_KEY: &str = "api key";
+    /// An unused, unexpired e-mailed token (password reset, e-mail verification).
+    pub const AUTH_TOKEN: &str = "auth token";
     pub const CALENDAR_INTEGRATION: &str = "calendar integration";
     pub const COMMUNICATION: &str = "communication";
     pub const CONVERSATION: &str = "conversation";
@@ -132,7 +134,10 @@ pub mod entity {
     /// A VoIP config of the organization's defaults that still awaits its setup.
     pub const PENDING_VOIP_CONFIG: &str = "pending voip config";
     pub const PIPELINE: &str = "pipeline";
+    pub const PROVIDER_ROUTE: &str = "provider route";
     pub const QUEUED_JOB: &str = "queued job";
+    pub const SCORING_MODEL: &str = "scoring model";
+    pub const SESSION: &str = "session";
     pub const STAGE: &str = "stage";
     /// The sealed credentials of a config that has none yet.
     pub const STORED_CREDENTIALS: &str = "stored credentials";
@@ -141,6 +146,7 @@ pub mod entity {
     pub const TASK: &str = "task";
     pub const TEMPLATE: &str = "template";
     pub const TEMPLATE_USAGE: &str = "template usage";
+    pub const TRAINING_EXAMPLE: &str = "training example";
     pub const TWO_FACTOR_ENROLMENT: &str = "two-factor enrolment";
     pub const USER: &str = "user";
     pub const VOIP_CONFIG: &str = "voip config";

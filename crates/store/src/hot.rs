@@ -110,6 +110,11 @@ pub const NEXT_JOB: &str = "UPDATE background_jobs AS j \
 pub const CLAIM_WEBHOOK_DELIVERY: &str =
     "SELECT * FROM claim_webhook_delivery(make_interval(secs => $1))";
 
+/// A refresh token's live session, through the `SECURITY DEFINER` function that matches the
+/// token's SHA-256 (`$1`) without the application role reading any hash: run on every
+/// authenticated request that refreshes its access token.
+pub const SESSION_BY_TOKEN: &str = "SELECT * FROM session_by_token($1)";
+
 /// Which hot query an entry of [`HOT_QUERIES`] is. Code that handles every hot query
 /// (`crmdb bench` binds each one's parameters) matches on it without a catch-all, so a new
 /// hot query does not compile until that code says how to call it.

@@ -6,13 +6,14 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::Tenant;
+use crate::db::{Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::models::{
     CalendarIntegration, CalendarProvider, CalendarSyncStatus, MarketingIntegration,
-    MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
+    MarketingPlatform, RouteProvider, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
 };
 use crate::ops::audit::{self, Entry};
+use crate::ops::provider_routes;
 use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
@@ -343,10 +344,16 @@ impl Integrations {
             .await
     }
 
-    /// Connects a WhatsApp number: credentials sealed, the verify token hashed; active.
+    /// Connects a WhatsApp number: credentials sealed, the verify token hashed; active. With
+    /// a `phone_number_id`, inbound webhooks of that id are routed to the new config in the
+    /// same transaction; an id another organization routes is a conflict on
+    /// `pk_provider_routes`.
     #[tracing::instrument(name = "integrations.connect_whatsapp", skip_all)]
     pub async fn connect_whatsapp(&self, new: &NewWhatsapp) -> Result<WhatsappConfig> {
         let phone = validate::phone("phone_number", &new.phone_number)?;
+        let phone_number_id = validate::optional(new.phone_number_id.as_deref(), |id| {
+            validate::required("phone_number_id", id)
+        })?;
         let org = self.tenant.organization_id();
         let sealed = sealing::seal(
             self.tenant.db().keyring()?,
@@ -359,22 +366,50 @@ impl Integrations {
             .webhook_verify_token
             .as_ref()
             .map(crmdb_secrets::hash_token);
-        query_as(
-            "INSERT INTO whatsapp_configs (organization_id, provider, phone_number, \
+        // The config's id is chosen here so that the route, which names it, goes first and
+        // a conflict stops the transaction before the config is written.
+        let id = Uuid::now_v7();
+        self.tenant
+            .write(async |tx| {
+                if let Some(phone_number_id) = &phone_number_id {
+                    provider_routes::route(
+                        tx,
+                        org,
+                        RouteProvider::Whatsapp,
+                        phone_number_id,
+                        Some(id),
+                    )
+                    .await?;
+                }
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("whatsapp_config.connected", "whatsapp_config", id).with_changes(
+                        serde_json::json!({
+                            "phone_number": {"new": phone},
+                            "phone_number_id": {"new": phone_number_id},
+                        }),
+                    ),
+                );
+                query_as(
+                    "INSERT INTO whatsapp_configs (organization_id, id, provider, phone_number, \
                          phone_number_id, business_account_id, webhook_verify_token_hash, \
                          credentials_ciphertext, encryption_key_id, setup_completed, is_active) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, true) RETURNING *",
-        )
-        .bind(org)
-        .bind(new.provider)
-        .bind(&phone)
-        .bind(&new.phone_number_id)
-        .bind(&new.business_account_id)
-        .bind(&verify_hash)
-        .bind(&sealed.ciphertext)
-        .bind(&sealed.key_id)
-        .fetch_one(&self.tenant)
-        .await
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true) RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(new.provider)
+                .bind(&phone)
+                .bind(&phone_number_id)
+                .bind(&new.business_account_id)
+                .bind(&verify_hash)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .fetch_one(Last(tx))
+                .await
+            })
+            .await
     }
 
     /// The opened credentials of a WhatsApp config.
@@ -419,7 +454,7 @@ impl Integrations {
         );
         self.tenant
             .write(async |tx| {
-                query_as(
+                let config: VoipConfig = query_as(
                     "UPDATE voip_configs SET phone_number = $3, credentials_ciphertext = $4, \
                          encryption_key_id = $5, cost_per_minute = $6, setup_completed = true, \
                          is_active = true \
@@ -434,7 +469,15 @@ impl Integrations {
                 .bind(cost_per_minute)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::PENDING_VOIP_CONFIG))
+                .ok_or(Error::not_found(entity::PENDING_VOIP_CONFIG))?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("voip_config.configured", "voip_config", config.id).with_changes(
+                        serde_json::json!({"provider": {"new": provider}, "phone_number": {"new": phone}}),
+                    ),
+                );
+                Ok(config)
             })
             .await
     }

@@ -18,6 +18,8 @@ pub mod organizations;
 pub mod outbox;
 pub mod pipelines;
 pub mod privacy;
+pub mod provider_routes;
+pub mod sessions;
 pub mod tasks;
 pub mod templates;
 pub mod webhooks;

@@ -12,7 +12,9 @@ mod members;
 mod notes_tasks;
 mod organizations;
 mod pipelines;
+mod provider_routes;
 mod secrets;
+mod sessions;
 mod templates;
 mod webhook_deliveries;
 
