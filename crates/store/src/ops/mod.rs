@@ -17,6 +17,7 @@ pub mod organizations;
 pub mod pipelines;
 pub mod privacy;
 pub mod provider_routes;
+pub mod scoring;
 pub mod sessions;
 pub mod tasks;
 pub mod templates;
