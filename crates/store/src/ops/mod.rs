@@ -19,6 +19,7 @@ pub mod outbox;
 pub mod pipelines;
 pub mod privacy;
 pub mod provider_routes;
+pub mod scoring;
 pub mod sessions;
 pub mod tasks;
 pub mod templates;

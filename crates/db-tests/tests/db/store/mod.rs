@@ -13,6 +13,7 @@ mod notes_tasks;
 mod organizations;
 mod pipelines;
 mod provider_routes;
+mod scoring;
 mod secrets;
 mod sessions;
 mod templates;
