@@ -151,6 +151,7 @@ pub mod entity {
     pub const TWO_FACTOR_ENROLMENT: &str = "two-factor enrolment";
     pub const USER: &str = "user";
     pub const VOIP_CONFIG: &str = "voip config";
+    pub const WEBHOOK_DELIVERY: &str = "webhook delivery";
     pub const WEBHOOK_SUBSCRIPTION: &str = "webhook subscription";
     pub const WHATSAPP_CONFIG: &str = "whatsapp config";
 }

@@ -104,6 +104,12 @@ pub const NEXT_JOB: &str = "UPDATE background_jobs AS j \
      WHERE j.organization_id = next.organization_id AND j.id = next.id \
      RETURNING j.*";
 
+/// The next due webhook delivery of any organization, through the `SECURITY DEFINER`
+/// function that claims across organizations for the worker role, leased for `$1` seconds
+/// (its `next_retry_at` moves to the end of the lease).
+pub const CLAIM_WEBHOOK_DELIVERY: &str =
+    "SELECT * FROM claim_webhook_delivery(make_interval(secs => $1))";
+
 /// Which hot query an entry of [`HOT_QUERIES`] is. Code that handles every hot query
 /// (`crmdb bench` binds each one's parameters) matches on it without a catch-all, so a new
 /// hot query does not compile until that code says how to call it.

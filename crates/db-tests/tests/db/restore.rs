@@ -306,7 +306,7 @@ async fn a_restore_with_no_owner_is_reported_and_repaired() {
             .iter()
             .filter(|v| v.rule == Rule::DefinerFunctions)
             .count(),
-        11,
+        12,
         "{:#?}",
         report.violations
     );

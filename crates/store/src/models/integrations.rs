@@ -119,6 +119,8 @@ row_struct! {
         pub meeting_url: Option<String>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Task the meeting fulfils; NULL if none or once the task is deleted.
+        pub task_id: Option<Uuid>,
     }
 }
 

@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
 use uuid::Uuid;
 
 use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::ApiKey;
+use crate::ops::audit::{self, Entry};
 use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
@@ -60,20 +62,33 @@ impl ApiKeys {
         let org = self.tenant.organization_id();
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, key);
         let hint = sealing::hint(key.expose_secret());
-        query_as(
-            "INSERT INTO api_keys (organization_id, service_name, key_name, key_ciphertext, \
-                         encryption_key_id, key_hint, expires_at) \
+        self.tenant
+            .write(async |tx| {
+                let row: ApiKey = query_as(
+                    "INSERT INTO api_keys (organization_id, service_name, key_name, \
+                                 key_ciphertext, encryption_key_id, key_hint, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
-        )
-        .bind(org)
-        .bind(service_name)
-        .bind(&key_name)
-        .bind(&sealed.ciphertext)
-        .bind(&sealed.key_id)
-        .bind(&hint)
-        .bind(expires_at)
-        .fetch_one(&self.tenant)
-        .await
+                )
+                .bind(org)
+                .bind(service_name)
+                .bind(&key_name)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .bind(&hint)
+                .bind(expires_at)
+                .fetch_one(&mut **tx)
+                .await?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("api_key.created", "api_key", row.id).with_changes(json!({
+                        "service_name": {"new": row.service_name},
+                        "key_name": {"new": row.key_name},
+                    })),
+                );
+                Ok(row)
+            })
+            .await
     }
 
     /// An API key (sealed).
@@ -130,14 +145,27 @@ impl ApiKeys {
     /// Activates or deactivates a key.
     #[tracing::instrument(name = "api_keys.set_active", skip_all, fields(%id))]
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
+        let org = self.tenant.organization_id();
         self.tenant
-            .set_by_id(
-                "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
-                 RETURNING *",
-                id,
-                active,
-                entity::API_KEY,
-            )
+            .write(async |tx| {
+                let row = query_as(
+                    "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(id)
+                .bind(active)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::not_found(entity::API_KEY))?;
+                let action = if active {
+                    "api_key.activated"
+                } else {
+                    "api_key.deactivated"
+                };
+                audit::record(tx, org, Entry::new(action, "api_key", id));
+                Ok(row)
+            })
             .await
     }
 
@@ -145,10 +173,12 @@ impl ApiKeys {
     #[tracing::instrument(name = "api_keys.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
-            .delete_by_id(
+            .delete_audited(
                 "DELETE FROM api_keys WHERE organization_id = $1 AND id = $2",
                 id,
                 entity::API_KEY,
+                "api_key.deleted",
+                "api_key",
             )
             .await
     }

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::db::Tenant;
 use crate::error::{Error, Result};
+use crate::ops::audit::{self, Entry};
 use crate::sql::{query, query_as, FromRow, Param};
 
 // Each of these is one statement, so it runs as a transaction of its own: `BEGIN`,
@@ -86,6 +87,35 @@ impl Tenant {
             return Err(Error::not_found(entity));
         }
         Ok(())
+    }
+}
+
+impl Tenant {
+    /// As [`Tenant::delete_by_id`], appending `action` on the `entity_type` `id` to the audit
+    /// log in the same transaction when a row was deleted.
+    pub(crate) async fn delete_audited(
+        &self,
+        sql: &'static str,
+        id: Uuid,
+        entity: &'static str,
+        action: &'static str,
+        entity_type: &'static str,
+    ) -> Result<()> {
+        let org = self.organization_id();
+        self.write(async |tx| {
+            let deleted = query(sql)
+                .bind(org)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+            if deleted == 0 {
+                return Err(Error::not_found(entity));
+            }
+            audit::record(tx, org, Entry::new(action, entity_type, id));
+            Ok(())
+        })
+        .await
     }
 }
 

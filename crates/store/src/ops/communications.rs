@@ -10,6 +10,7 @@ use crate::error::{entity, Error, Result};
 use crate::hot;
 use crate::models::{Channel, Communication, CommunicationStatus};
 use crate::ops::common::{next_cursor, page_size};
+use crate::ops::outbox;
 use crate::sql::{query, query_as};
 use crate::validate;
 
@@ -136,6 +137,7 @@ impl Communications {
                     .bind(message.occurred_at)
                     .execute(&mut **tx)
                     .await?;
+                    outbox::enqueue(tx, org, outbox::event::COMMUNICATION_RECEIVED, row.clone());
                     return Ok((row, true));
                 }
                 let existing: Communication = query_as(

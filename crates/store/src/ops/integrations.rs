@@ -6,12 +6,13 @@ use rust_decimal::Decimal;
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::db::{Last, Tenant};
+use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::{
     CalendarIntegration, CalendarProvider, CalendarSyncStatus, MarketingIntegration,
     MarketingPlatform, VoipConfig, VoipProvider, WhatsappConfig, WhatsappProvider,
 };
+use crate::ops::audit::{self, Entry};
 use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
@@ -118,7 +119,7 @@ impl Integrations {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                query_as(
+                let row: CalendarIntegration = query_as(
                     "INSERT INTO calendar_integrations (organization_id, user_id, provider, \
                          access_token_ciphertext, refresh_token_ciphertext, encryption_key_id, \
                          token_expires_at, calendar_id) \
@@ -140,15 +141,21 @@ impl Integrations {
                 .bind(&sealed.key_id)
                 .bind(tokens.expires_at)
                 .bind(calendar_id)
-                .fetch_one(Last(tx))
+                .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
-                    e
-                        .missing_parent(
-                            "fk_calendar_integrations_organization_members",
-                            entity::MEMBER,
-                        )
-                })
+                    e.missing_parent(
+                        "fk_calendar_integrations_organization_members",
+                        entity::MEMBER,
+                    )
+                })?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("calendar_integration.connected", "calendar_integration", row.id)
+                        .with_changes(serde_json::json!({"user_id": {"new": user_id}})),
+                );
+                Ok(row)
             })
             .await
     }
@@ -219,10 +226,12 @@ impl Integrations {
     #[tracing::instrument(name = "integrations.disconnect_calendar", skip_all, fields(%id))]
     pub async fn disconnect_calendar(&self, id: Uuid) -> Result<()> {
         self.tenant
-            .delete_by_id(
+            .delete_audited(
                 "DELETE FROM calendar_integrations WHERE organization_id = $1 AND id = $2",
                 id,
                 entity::CALENDAR_INTEGRATION,
+                "calendar_integration.disconnected",
+                "calendar_integration",
             )
             .await
     }
@@ -238,8 +247,10 @@ impl Integrations {
         let account_id = validate::required("account_id", account_id)?;
         let sealed = self.seal_tokens(MARKETING, tokens)?;
         let org = self.tenant.organization_id();
-        query_as(
-            "INSERT INTO marketing_integrations (organization_id, platform, account_id, \
+        self.tenant
+            .write(async |tx| {
+                let row: MarketingIntegration = query_as(
+                    "INSERT INTO marketing_integrations (organization_id, platform, account_id, \
                          access_token_ciphertext, refresh_token_ciphertext, encryption_key_id, \
                          token_expires_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7) \
@@ -250,16 +261,29 @@ impl Integrations {
                          token_expires_at = EXCLUDED.token_expires_at, \
                          is_active = true \
                      RETURNING *",
-        )
-        .bind(org)
-        .bind(platform)
-        .bind(&account_id)
-        .bind(&sealed.access)
-        .bind(&sealed.refresh)
-        .bind(&sealed.key_id)
-        .bind(tokens.expires_at)
-        .fetch_one(&self.tenant)
-        .await
+                )
+                .bind(org)
+                .bind(platform)
+                .bind(&account_id)
+                .bind(&sealed.access)
+                .bind(&sealed.refresh)
+                .bind(&sealed.key_id)
+                .bind(tokens.expires_at)
+                .fetch_one(&mut **tx)
+                .await?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new(
+                        "marketing_integration.connected",
+                        "marketing_integration",
+                        row.id,
+                    )
+                    .with_changes(serde_json::json!({"account_id": {"new": row.account_id}})),
+                );
+                Ok(row)
+            })
+            .await
     }
 
     /// A marketing integration (tokens sealed).
@@ -309,10 +333,12 @@ impl Integrations {
     #[tracing::instrument(name = "integrations.disconnect_marketing", skip_all, fields(%id))]
     pub async fn disconnect_marketing(&self, id: Uuid) -> Result<()> {
         self.tenant
-            .delete_by_id(
+            .delete_audited(
                 "DELETE FROM marketing_integrations WHERE organization_id = $1 AND id = $2",
                 id,
                 entity::MARKETING_INTEGRATION,
+                "marketing_integration.disconnected",
+                "marketing_integration",
             )
             .await
     }

@@ -4,11 +4,13 @@
 use crate::sql::{query, query_as, query_scalar, row_struct};
 use chrono::{Duration, Utc};
 use secrecy::SecretString;
+use serde_json::json;
 use uuid::Uuid;
 
-use crate::db::{Last, Tenant, TenantTx};
+use crate::db::{Tenant, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{MemberRole, OrganizationInvitation, OrganizationMember, User};
+use crate::ops::audit::{self, Entry};
 use crate::ops::organizations::own_account;
 use crate::sealing;
 use crate::validate;
@@ -67,7 +69,16 @@ impl Members {
     pub async fn add(&self, user_id: Uuid, role: MemberRole) -> Result<OrganizationMember> {
         let org = self.tenant.organization_id();
         self.tenant
-            .write(async |tx| insert_member(tx, org, user_id, role, None).await)
+            .write(async |tx| {
+                let member = insert_member(tx, org, user_id, role, None).await?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("member.added", "member", user_id)
+                        .with_changes(json!({"role": {"new": role}})),
+                );
+                Ok(member)
+            })
             .await
     }
 
@@ -104,7 +115,7 @@ impl Members {
                 .bind(&email)
                 .execute(&mut **tx)
                 .await?;
-                query_as(
+                let invitation: OrganizationInvitation = query_as(
                     "INSERT INTO organization_invitations \
                          (organization_id, email, role, token_hash, invited_by, expires_at) \
                      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6)) \
@@ -117,14 +128,21 @@ impl Members {
                 .bind(&token_hash)
                 .bind(invited_by)
                 .bind(valid_for.num_milliseconds() as f64 / 1000.0)
-                .fetch_one(Last(tx))
+                .fetch_one(&mut **tx)
                 .await
                 .map_err(|e| {
                     e.missing_parent(
                         "fk_organization_invitations_organization_members",
                         entity::MEMBER,
                     )
-                })
+                })?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("invitation.created", "invitation", invitation.id)
+                        .with_changes(json!({"email": {"new": email}, "role": {"new": role}})),
+                );
+                Ok(invitation)
             })
             .await?;
         Ok(Invitation { invitation, token })
@@ -149,16 +167,24 @@ impl Members {
     /// Revokes a pending invitation.
     #[tracing::instrument(name = "members.revoke_invitation", skip_all, fields(%id))]
     pub async fn revoke_invitation(&self, id: Uuid) -> Result<OrganizationInvitation> {
+        let org = self.tenant.organization_id();
         self.tenant
-            .update_by_id(
-                "UPDATE organization_invitations SET revoked_at = now() \
-                 WHERE organization_id = $1 AND id = $2 \
-                   AND accepted_at IS NULL AND revoked_at IS NULL \
-                 RETURNING organization_id, id, email, role, invited_by, expires_at, \
-                           accepted_at, revoked_at, created_at, updated_at",
-                id,
-                entity::INVITATION,
-            )
+            .write(async |tx| {
+                let invitation = query_as(
+                    "UPDATE organization_invitations SET revoked_at = now() \
+                     WHERE organization_id = $1 AND id = $2 \
+                       AND accepted_at IS NULL AND revoked_at IS NULL \
+                     RETURNING organization_id, id, email, role, invited_by, expires_at, \
+                               accepted_at, revoked_at, created_at, updated_at",
+                )
+                .bind(org)
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::not_found(entity::INVITATION))?;
+                audit::record(tx, org, Entry::new("invitation.revoked", "invitation", id));
+                Ok(invitation)
+            })
             .await
     }
 
@@ -208,6 +234,13 @@ impl Members {
                 .bind(invitation.id)
                 .execute(&mut **tx)
                 .await?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("member.joined", "member", user_id).with_changes(
+                        json!({"role": {"new": invitation.role}, "invitation_id": invitation.id}),
+                    ),
+                );
                 Ok(member)
             })
             .await
@@ -222,7 +255,7 @@ impl Members {
                 if role != MemberRole::Owner {
                     guard_last_owner(tx, org, user_id, "the last owner cannot be demoted").await?;
                 }
-                query_as(
+                let member = query_as(
                     "UPDATE organization_members SET role = $3 \
                      WHERE organization_id = $1 AND user_id = $2 RETURNING *",
                 )
@@ -231,7 +264,14 @@ impl Members {
                 .bind(role)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::MEMBER))
+                .ok_or(Error::not_found(entity::MEMBER))?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("member.role_changed", "member", user_id)
+                        .with_changes(json!({"role": {"new": role}})),
+                );
+                Ok(member)
             })
             .await
     }
@@ -254,6 +294,7 @@ impl Members {
                 if removed == 0 {
                     return Err(Error::not_found(entity::MEMBER));
                 }
+                audit::record(tx, org, Entry::new("member.removed", "member", user_id));
                 Ok(())
             })
             .await

@@ -6,6 +6,7 @@
 pub mod ai;
 pub mod analytics;
 pub mod api_keys;
+pub mod audit;
 pub mod billing;
 pub(crate) mod common;
 pub mod communications;
@@ -15,6 +16,7 @@ pub mod leads;
 pub mod members;
 pub mod notes;
 pub mod organizations;
+pub mod outbox;
 pub mod pipelines;
 pub mod privacy;
 pub mod tasks;

@@ -22,12 +22,13 @@ use chrono::{DateTime, Utc};
 use crmdb_schema::catalog::{OnDelete, Schema, Scope, Table};
 use crmdb_schema::pii::Pii;
 use serde::Serialize;
-use serde_json::Value as JsonValue;
+use serde_json::{json, Value as JsonValue};
 use uuid::Uuid;
 
 use crate::catalog_sql::{is_secret, json_object, may, order_by, quote};
 use crate::db::{Tenant, TenantTx};
 use crate::error::Result;
+use crate::ops::audit::{self, Entry};
 use crate::sql::{query, query_as, query_scalar};
 
 /// Whom a request is about.
@@ -85,6 +86,10 @@ pub struct TableErasure {
 
 /// The audit-log action an erasure records (with counts only, never whom).
 pub const ERASED_ACTION: &str = "privacy.erased";
+
+/// The audit-log action an export records (with counts only, never whom): that the
+/// organization answered an access request, for its own accountability (LGPD art. 37).
+pub const EXPORTED_ACTION: &str = "privacy.exported";
 
 /// The data-subject requests of one organization.
 #[derive(Debug, Clone)]
@@ -414,7 +419,7 @@ impl Privacy {
         let subject = subject.clone();
         let plans = plans(&self.tenant).await?;
         self.tenant
-            .read(async |tx| {
+            .write(async |tx| {
                 let found = find(tx, &subject).await?;
                 let mut tables = BTreeMap::new();
                 for (name, plan) in plans {
@@ -428,6 +433,15 @@ impl Privacy {
                         tables.insert(name, rows);
                     }
                 }
+                let org = tx.organization_id();
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new(EXPORTED_ACTION, "lead", None).with_changes(json!({
+                        "leads": found.leads.len(),
+                        "tables": tables.len(),
+                    })),
+                );
                 Ok(SubjectExport {
                     organization_id: tx.organization_id(),
                     subject: subject.clone(),

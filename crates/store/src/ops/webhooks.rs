@@ -7,12 +7,15 @@ use uuid::Uuid;
 use crate::db::Tenant;
 use crate::error::{entity, Error, Result};
 use crate::models::WebhookSubscription;
+use crate::ops::audit::{self, Entry};
 use crate::sealing;
 use crate::sql::query_as;
 use crate::validate;
 
-const TABLE: &str = "webhook_subscriptions";
-const COLUMN: &str = "secret_ciphertext";
+pub(super) const TABLE: &str = "webhook_subscriptions";
+pub(super) const COLUMN: &str = "secret_ciphertext";
+/// What the audit log calls a subscription.
+const ENTITY_TYPE: &str = "webhook_subscription";
 
 /// A subscription just created (or whose secret was rotated), with the signing secret to
 /// hand to the endpoint's owner.
@@ -33,7 +36,7 @@ pub struct WebhookChanges {
 /// The webhook subscriptions of one organization.
 #[derive(Debug, Clone)]
 pub struct Webhooks {
-    tenant: Tenant,
+    pub(super) tenant: Tenant,
 }
 
 impl Tenant {
@@ -75,19 +78,32 @@ impl Webhooks {
         let org = self.tenant.organization_id();
         let secret = sealing::random_secret("whsec_");
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
-        let subscription = query_as(
-            "INSERT INTO webhook_subscriptions (organization_id, url, description, \
-                         secret_ciphertext, encryption_key_id, events) \
+        let subscription = self
+            .tenant
+            .write(async |tx| {
+                let row: WebhookSubscription = query_as(
+                    "INSERT INTO webhook_subscriptions (organization_id, url, description, \
+                                 secret_ciphertext, encryption_key_id, events) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-        )
-        .bind(org)
-        .bind(&url)
-        .bind(description)
-        .bind(&sealed.ciphertext)
-        .bind(&sealed.key_id)
-        .bind(&event_names)
-        .fetch_one(&self.tenant)
-        .await?;
+                )
+                .bind(org)
+                .bind(&url)
+                .bind(description)
+                .bind(&sealed.ciphertext)
+                .bind(&sealed.key_id)
+                .bind(&event_names)
+                .fetch_one(&mut **tx)
+                .await?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("webhook_subscription.created", ENTITY_TYPE, row.id).with_changes(
+                        serde_json::json!({"url": {"new": row.url}, "events": {"new": row.events}}),
+                    ),
+                );
+                Ok(row)
+            })
+            .await?;
         Ok(WithSecret {
             subscription,
             secret,
@@ -139,7 +155,7 @@ impl Webhooks {
         let subscription = self
             .tenant
             .write(async |tx| {
-                query_as(
+                let row = query_as(
                     "UPDATE webhook_subscriptions SET secret_ciphertext = $3, encryption_key_id = $4 \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
                 )
@@ -149,7 +165,13 @@ impl Webhooks {
                 .bind(&sealed.key_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("webhook_subscription.secret_rotated", ENTITY_TYPE, id),
+                );
+                Ok(row)
             })
             .await?;
         Ok(WithSecret {
@@ -166,7 +188,7 @@ impl Webhooks {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                query_as(
+                let row = query_as(
                     "UPDATE webhook_subscriptions SET url = coalesce($3, url), \
                          events = coalesce($4, events), is_active = coalesce($5, is_active) \
                      WHERE organization_id = $1 AND id = $2 RETURNING *",
@@ -178,7 +200,19 @@ impl Webhooks {
                 .bind(changes.is_active)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))
+                .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("webhook_subscription.updated", ENTITY_TYPE, id).with_changes(
+                        serde_json::json!({
+                            "url": {"new": url},
+                            "events": {"new": event_names},
+                            "is_active": {"new": changes.is_active},
+                        }),
+                    ),
+                );
+                Ok(row)
             })
             .await
     }
@@ -187,10 +221,12 @@ impl Webhooks {
     #[tracing::instrument(name = "webhooks.delete", skip_all, fields(%id))]
     pub async fn delete(&self, id: Uuid) -> Result<()> {
         self.tenant
-            .delete_by_id(
+            .delete_audited(
                 "DELETE FROM webhook_subscriptions WHERE organization_id = $1 AND id = $2",
                 id,
                 entity::WEBHOOK_SUBSCRIPTION,
+                "webhook_subscription.deleted",
+                ENTITY_TYPE,
             )
             .await
     }

@@ -72,8 +72,8 @@ VALUES ('{org}', '{lead}', '{user}', 'whatsapp', 'outbound', 'Olá João!', 'sen
         'https://recordings.example.com/{t}', '{}');
 INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body, is_pinned)
 VALUES ('{org}', '{lead}', '{user}', 'Ligar amanhã', true);
-INSERT INTO tasks (organization_id, lead_id, assigned_user_id, title, description, type, priority, due_at)
-VALUES ('{org}', '{lead}', '{user}', 'Ligar', 'Primeiro contato', 'call', 'high', now() + interval '1 day');
+INSERT INTO tasks (organization_id, id, lead_id, assigned_user_id, title, description, type, priority, due_at)
+VALUES ('{org}', '{task}', '{lead}', '{user}', 'Ligar', 'Primeiro contato', 'call', 'high', now() + interval '1 day');
 INSERT INTO tags (organization_id, id, name, color) VALUES ('{org}', '{tag}', 'vip', '#22c55e');
 INSERT INTO lead_tags (organization_id, lead_id, tag_id) VALUES ('{org}', '{lead}', '{tag}');
 INSERT INTO custom_field_definitions (organization_id, entity, key, label, field_type, options, is_required, position)
@@ -107,9 +107,9 @@ INSERT INTO calendar_integrations (organization_id, id, user_id, provider, acces
                                    sync_cursor, sync_status, is_active, last_sync_at)
 VALUES ('{org}', '{integration}', '{user}', 'google', '\x0102', '\x0304', 'key-1', now() + interval '1 hour', 'primary',
         'cursor-1', 'active', true, now());
-INSERT INTO calendar_events (organization_id, integration_id, lead_id, external_event_id, title, description, location,
-                             starts_at, ends_at, status, meeting_url)
-VALUES ('{org}', '{integration}', '{lead}', 'ev-{t}', 'Reunião', 'Demo', 'Online', now(), now() + interval '1 hour',
+INSERT INTO calendar_events (organization_id, integration_id, lead_id, task_id, external_event_id, title, description,
+                             location, starts_at, ends_at, status, meeting_url)
+VALUES ('{org}', '{integration}', '{lead}', '{task}', 'ev-{t}', 'Reunião', 'Demo', 'Online', now(), now() + interval '1 hour',
         'confirmed', 'https://meet.example.com/{t}');
 INSERT INTO marketing_integrations (organization_id, platform, account_id, access_token_ciphertext,
                                     refresh_token_ciphertext, encryption_key_id, token_expires_at, is_active,
@@ -151,6 +151,7 @@ pub struct Graph {
     pub subscription: Uuid,
     pub plan: Uuid,
     pub webhook: Uuid,
+    pub task: Uuid,
 }
 
 /// Inserts one organization's graph: a valid row in every table of the catalog.
@@ -176,6 +177,7 @@ pub async fn insert_graph(conn: &mut PgConnection, tag: &str) -> Graph {
         subscription: Uuid::now_v7(),
         plan: Uuid::now_v7(),
         webhook: Uuid::now_v7(),
+        task: Uuid::now_v7(),
     };
     let sql = [
         ("{org}", g.org),
@@ -191,6 +193,7 @@ pub async fn insert_graph(conn: &mut PgConnection, tag: &str) -> Graph {
         ("{subscription}", g.subscription),
         ("{plan}", g.plan),
         ("{webhook}", g.webhook),
+        ("{task}", g.task),
     ]
     .iter()
     .fold(GRAPH_SQL.replace("{t}", tag), |sql, (key, id)| {

@@ -1,6 +1,7 @@
 //! The data layer (`crmdb-store`) against a real database: every operation with its error
 //! cases, isolation between organizations, secrets at rest, and the job queue.
 
+mod audit;
 mod billing;
 mod closed_sets;
 mod communications;
@@ -14,6 +15,7 @@ mod organizations;
 mod pipelines;
 mod secrets;
 mod templates;
+mod webhook_deliveries;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use crate::roles::{APP, OWNER, WORKER};
 /// Every definer function of the model (as `regprocedure` prints it) and who may call it.
 const MODEL: &[(&str, &str)] = &[
     ("claim_background_job(text,text)", WORKER),
+    ("claim_webhook_delivery(interval)", WORKER),
     ("consume_auth_token(text,bytea)", APP),
     ("invitation_by_token(bytea)", APP),
     (

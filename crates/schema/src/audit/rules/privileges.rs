@@ -189,6 +189,10 @@ fn model(table: &Table) -> Vec<Grant> {
     match table.name.as_str() {
         "leads" => grants.push(grant(OWNER, SELECT, Whole)),
         "background_jobs" => grants.push(grant(OWNER, &["SELECT", "UPDATE"], Whole)),
+        "webhook_delivery_logs" => {
+            grants.push(grant(OWNER, SELECT, Whole));
+            grants.push(grant(OWNER, &["UPDATE"], Only(&["next_retry_at"])));
+        }
         _ => {}
     }
     grants

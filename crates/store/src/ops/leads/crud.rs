@@ -7,9 +7,10 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use super::Leads;
-use crate::db::{Last, TenantTx};
+use crate::db::TenantTx;
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
+use crate::ops::outbox;
 use crate::sql::query_as;
 use crate::validate;
 
@@ -94,7 +95,7 @@ impl Leads {
         self.tenant
             .write(async |tx| {
                 let (pipeline_id, stage_id) = placement(tx, org, new.pipeline_id, new.stage_id).await?;
-                query_as(
+                let lead: Lead = query_as(
                     "INSERT INTO leads (organization_id, pipeline_id, stage_id, name, email, phone, \
                          company, job_title, source, lead_score, value, currency, \
                          assigned_user_id, custom_fields, next_follow_up_at) \
@@ -118,9 +119,11 @@ impl Leads {
                 .bind(new.assigned_user_id)
                 .bind(&new.custom_fields)
                 .bind(new.next_follow_up_at)
-                .fetch_one(Last(tx))
+                .fetch_one(&mut **tx)
                 .await
-                .map_err(lead_reference)
+                .map_err(lead_reference)?;
+                outbox::enqueue(tx, org, outbox::event::LEAD_CREATED, lead.clone());
+                Ok(lead)
             })
             .await
     }
@@ -256,7 +259,7 @@ impl Leads {
         self.tenant
             .write(async |tx| {
                 let (pipeline_id, stage_id) = placement(tx, org, None, Some(stage_id)).await?;
-                query_as(
+                let lead: Lead = query_as(
                     "UPDATE leads SET pipeline_id = $3, stage_id = $4 \
                      WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
                      RETURNING *",
@@ -267,7 +270,9 @@ impl Leads {
                 .bind(stage_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::LEAD))
+                .ok_or(Error::not_found(entity::LEAD))?;
+                outbox::enqueue(tx, org, outbox::event::LEAD_STAGE_CHANGED, lead.clone());
+                Ok(lead)
             })
             .await
     }

@@ -1,0 +1,2 @@
+-- crmdb:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS idx_calendar_events_organization_id_task_id;
