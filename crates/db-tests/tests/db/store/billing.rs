@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use crmdb_store::models::{InvoiceStatus, SubscriptionStatus};
+use crmdb_store::ops::audit::AuditFilter;
 use crmdb_store::ops::billing::{
     CancelAt, Limit, Outcome, Quota, Recorded, StripeInvoice, StripeWorker,
 };
@@ -103,6 +104,21 @@ async fn name_stripe_subscription(tenant: &Tenant, id: Uuid, stripe_subscription
         })
         .await
         .unwrap();
+}
+
+/// The billing actions of the organization's audit log, oldest first.
+async fn audited(tenant: &Tenant) -> Vec<String> {
+    let page = tenant
+        .audit_log()
+        .page(&AuditFilter::default(), None, 200)
+        .await
+        .unwrap();
+    page.entries
+        .into_iter()
+        .rev()
+        .map(|e| e.action)
+        .filter(|a| a.starts_with("subscription.") || a.starts_with("invoice."))
+        .collect()
 }
 
 /// Records `payload` (its `id` and `type`) as the web receiver does.
@@ -270,6 +286,21 @@ async fn a_subscription_starts_as_a_trial_is_linked_moves_through_statuses_and_i
         Some("cus_Alpha1")
     );
     assert_eq!(billing.current().await.unwrap().id, again.id);
+    assert_eq!(
+        audited(&f.tenant_a()).await,
+        [
+            "subscription.started",
+            "subscription.customer_linked",
+            "subscription.status_changed",
+            "subscription.status_changed",
+            "subscription.status_changed",
+            "subscription.canceled",
+            "subscription.canceled",
+            "subscription.started",
+            "subscription.customer_linked",
+        ],
+        "every change of billing state, and no refused one"
+    );
 }
 
 #[tokio::test]
@@ -657,6 +688,15 @@ async fn a_worker_applies_subscription_and_invoice_events_in_the_customers_organ
         SubscriptionStatus::Canceled
     );
     assert_eq!(a.usage().await.unwrap().plan_code, "free");
+    let actions = audited(&f.tenant_a()).await;
+    assert_eq!(
+        &actions[actions.len() - 3..],
+        [
+            "subscription.synced",
+            "invoice.upserted",
+            "subscription.synced"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,12 +2,14 @@
 //! retried webhook changes the one row), listed newest first.
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{stripe_id, Billing};
 use crate::db::Conn;
 use crate::error::{entity, Error, Result};
 use crate::models::{Invoice, InvoiceStatus};
+use crate::ops::audit::{self, Entry};
 use crate::ops::common::{next_cursor, page_size};
 use crate::sql::query_as;
 use crate::validate;
@@ -84,7 +86,7 @@ fn cents(field: &'static str, value: i64) -> Result<i64> {
 
 /// Upserts `invoice` in the organization entered on `tx`, by its Stripe id; its Stripe
 /// subscription, when given, must be one of the organization's ("subscription not found"
-/// otherwise). Checks the input first.
+/// otherwise). Checks the input first; appends `invoice.upserted` to the audit log.
 pub(crate) async fn upsert(
     tx: &mut Conn,
     organization_id: Uuid,
@@ -101,7 +103,7 @@ pub(crate) async fn upsert(
     let url = validate::optional(invoice.hosted_invoice_url.as_deref(), |url| {
         validate::https_url("hosted_invoice_url", url)
     })?;
-    query_as(
+    let upserted: Invoice = query_as(
         "INSERT INTO invoices (organization_id, subscription_id, stripe_invoice_id, \
              amount_due_cents, amount_paid_cents, currency, status, hosted_invoice_url, \
              issued_at, paid_at) \
@@ -130,9 +132,21 @@ pub(crate) async fn upsert(
     .bind(url)
     .bind(invoice.issued_at)
     .bind(invoice.paid_at)
-    .fetch_optional(tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .ok_or(Error::not_found(entity::SUBSCRIPTION))
+    .ok_or(Error::not_found(entity::SUBSCRIPTION))?;
+    audit::record(
+        tx,
+        organization_id,
+        Entry::new("invoice.upserted", "invoice", upserted.id).with_changes(json!({
+            "stripe_invoice_id": upserted.stripe_invoice_id,
+            "status": upserted.status.as_str(),
+            "amount_due_cents": upserted.amount_due_cents,
+            "amount_paid_cents": upserted.amount_paid_cents,
+            "currency": upserted.currency,
+        })),
+    );
+    Ok(upserted)
 }
 
 impl Billing {

@@ -3,12 +3,14 @@
 //! Stripe subscription id that applies Stripe's own reports (the worker's path).
 
 use chrono::{DateTime, Utc};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{stripe_id, Billing};
 use crate::db::{Conn, Last};
 use crate::error::{entity, Error, Result};
 use crate::models::{Subscription, SubscriptionStatus};
+use crate::ops::audit::{self, Entry};
 use crate::sql::query_as;
 
 /// When a cancellation takes effect.
@@ -83,7 +85,7 @@ impl Billing {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                query_as(
+                let started: Subscription = query_as(
                     "INSERT INTO subscriptions (organization_id, plan_id, status, trial_ends_at) \
                      SELECT $1, p.id, 'trialing', $3 FROM plans AS p \
                      WHERE p.code = $2 AND p.is_active \
@@ -94,7 +96,16 @@ impl Billing {
                 .bind(trial_ends_at)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or(Error::not_found(entity::PLAN))
+                .ok_or(Error::not_found(entity::PLAN))?;
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("subscription.started", "subscription", started.id).with_changes(
+                        json!({"plan_id": started.plan_id, "status": started.status.as_str(),
+                               "trial_ends_at": started.trial_ends_at}),
+                    ),
+                );
+                Ok(started)
             })
             .await
     }
@@ -151,6 +162,12 @@ impl Billing {
                     }
                     None => {}
                 }
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("subscription.customer_linked", "subscription", live.id)
+                        .with_changes(json!({"stripe_customer_id": {"old": null, "new": customer_id}})),
+                );
                 // The route is checked among this organization's own (all it may see): one
                 // of another organization makes the INSERT fail on the primary key.
                 query_as(
@@ -189,6 +206,13 @@ impl Billing {
                 if !current.status.can_become(status) {
                     return Err(illegal(current.status, status));
                 }
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("subscription.status_changed", "subscription", id).with_changes(
+                        json!({"status": {"old": current.status.as_str(), "new": status.as_str()}}),
+                    ),
+                );
                 query_as(
                     "UPDATE subscriptions SET status = $3, \
                          canceled_at = CASE WHEN $3 = 'canceled' THEN now() ELSE canceled_at END \
@@ -214,6 +238,13 @@ impl Billing {
                 if !current.status.is_live() {
                     return Err(illegal(current.status, SubscriptionStatus::Canceled));
                 }
+                audit::record(
+                    tx,
+                    org,
+                    Entry::new("subscription.canceled", "subscription", id)
+                        .with_changes(json!({"at_period_end": at == CancelAt::PeriodEnd,
+                               "status": {"old": current.status.as_str()}})),
+                );
                 query_as(
                     "UPDATE subscriptions SET \
                          cancel_at_period_end = $3, \
@@ -249,13 +280,14 @@ pub(crate) struct StripeSubscription {
 /// Applies Stripe's report of a subscription in the organization entered on `tx`: updates
 /// the row of that Stripe id — or the live row the application started that has none yet —
 /// or inserts it. An unknown price is "plan not found"; a second live subscription is a
-/// conflict on `uq_subscriptions_organization_id_live`.
+/// conflict on `uq_subscriptions_organization_id_live`. Appends `subscription.synced` to
+/// the audit log.
 pub(crate) async fn sync(
     tx: &mut Conn,
     organization_id: Uuid,
     reported: &StripeSubscription,
 ) -> Result<Subscription> {
-    query_as(
+    let synced: Subscription = query_as(
         "WITH plan AS (SELECT id FROM plans WHERE stripe_price_id = $3), \
          target AS ( \
              SELECT id FROM subscriptions \
@@ -291,9 +323,20 @@ pub(crate) async fn sync(
     .bind(reported.cancel_at_period_end)
     .bind(reported.trial_ends_at)
     .bind(reported.canceled_at)
-    .fetch_optional(tx)
+    .fetch_optional(&mut *tx)
     .await?
-    .ok_or(Error::not_found(entity::PLAN))
+    .ok_or(Error::not_found(entity::PLAN))?;
+    audit::record(
+        tx,
+        organization_id,
+        Entry::new("subscription.synced", "subscription", synced.id).with_changes(json!({
+            "stripe_subscription_id": reported.stripe_subscription_id,
+            "status": synced.status.as_str(),
+            "plan_id": synced.plan_id,
+            "cancel_at_period_end": synced.cancel_at_period_end,
+        })),
+    );
+    Ok(synced)
 }
 
 #[cfg(test)]
