@@ -119,10 +119,13 @@ pub mod entity {
     pub const CONVERSATION: &str = "conversation";
     pub const DELETED_LEAD: &str = "deleted lead";
     pub const EVENT: &str = "event";
+    /// A Stripe event that is unprocessed and failed.
+    pub const FAILED_STRIPE_EVENT: &str = "failed stripe event";
     pub const FAVORITE: &str = "favorite";
     /// A job in `running` status locked by the worker that asks.
     pub const HELD_JOB: &str = "running job held by this worker";
     pub const INVITATION: &str = "invitation";
+    pub const INVOICE: &str = "invoice";
     pub const JOB: &str = "job";
     pub const LEAD: &str = "lead";
     /// A tag on a given lead.
@@ -134,15 +137,19 @@ pub mod entity {
     /// A VoIP config of the organization's defaults that still awaits its setup.
     pub const PENDING_VOIP_CONFIG: &str = "pending voip config";
     pub const PIPELINE: &str = "pipeline";
+    pub const PLAN: &str = "plan";
     pub const PROVIDER_ROUTE: &str = "provider route";
     pub const QUEUED_JOB: &str = "queued job";
     pub const SCORING_MODEL: &str = "scoring model";
     pub const SESSION: &str = "session";
     pub const STAGE: &str = "stage";
+    /// A Stripe customer routed to no organization.
+    pub const STRIPE_CUSTOMER: &str = "stripe customer";
     /// The sealed credentials of a config that has none yet.
     pub const STORED_CREDENTIALS: &str = "stored credentials";
     /// The sealed access token of an integration that has none.
     pub const STORED_TOKEN: &str = "stored token";
+    pub const SUBSCRIPTION: &str = "subscription";
     pub const TASK: &str = "task";
     pub const TEMPLATE: &str = "template";
     pub const TEMPLATE_USAGE: &str = "template usage";

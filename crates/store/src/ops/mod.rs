@@ -7,6 +7,7 @@ pub mod ai;
 pub mod analytics;
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub(crate) mod common;
 pub mod communications;
 pub mod integrations;

@@ -2,6 +2,7 @@
 //! cases, isolation between organizations, secrets at rest, and the job queue.
 
 mod audit;
+mod billing;
 mod closed_sets;
 mod communications;
 mod connected;
