@@ -112,9 +112,11 @@ pub mod entity {
     //! qualifies the name ("deleted lead", "queued job").
 
     pub const API_KEY: &str = "api key";
+    pub const CALENDAR_EVENT: &str = "calendar event";
     pub const CALENDAR_INTEGRATION: &str = "calendar integration";
     pub const COMMUNICATION: &str = "communication";
     pub const CONVERSATION: &str = "conversation";
+    pub const CUSTOM_FIELD: &str = "custom field";
     pub const DELETED_LEAD: &str = "deleted lead";
     pub const EVENT: &str = "event";
     pub const FAVORITE: &str = "favorite";
@@ -128,6 +130,7 @@ pub mod entity {
     pub const MARKETING_INTEGRATION: &str = "marketing integration";
     pub const MEMBER: &str = "member";
     pub const NOTE: &str = "note";
+    pub const NOTIFICATION: &str = "notification";
     pub const ORGANIZATION: &str = "organization";
     /// A VoIP config of the organization's defaults that still awaits its setup.
     pub const PENDING_VOIP_CONFIG: &str = "pending voip config";

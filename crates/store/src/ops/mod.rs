@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod api_keys;
 pub(crate) mod common;
 pub mod communications;
+pub mod custom_fields;
 pub mod integrations;
 pub mod jobs;
 pub mod leads;

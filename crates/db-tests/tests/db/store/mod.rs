@@ -4,6 +4,7 @@
 mod closed_sets;
 mod communications;
 mod connected;
+mod custom_fields;
 mod isolation;
 mod jobs;
 mod leads;

@@ -10,6 +10,7 @@ use super::Leads;
 use crate::db::{Last, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
+use crate::ops::custom_fields::{self, FieldRule};
 use crate::sql::query_as;
 use crate::validate;
 
@@ -31,7 +32,8 @@ pub struct NewLead {
     /// The organization's currency when not given.
     pub currency: Option<String>,
     pub assigned_user_id: Option<Uuid>,
-    /// An object of custom field values; `{}` when not given.
+    /// An object of custom field values; `{}` when not given. Checked against the
+    /// organization's definitions (`tenant.custom_fields()`): errors name `custom_fields.<key>`.
     pub custom_fields: Option<JsonValue>,
     pub next_follow_up_at: Option<DateTime<Utc>>,
 }
@@ -61,6 +63,7 @@ pub struct LeadChanges {
     pub currency: Option<String>,
     /// The new status and, for `lost`, the reason.
     pub status: Option<(LeadStatus, Option<String>)>,
+    /// The whole new object of custom field values, checked as on create.
     pub custom_fields: Option<JsonValue>,
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
 }
@@ -93,7 +96,10 @@ impl Leads {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                let (pipeline_id, stage_id) = placement(tx, org, new.pipeline_id, new.stage_id).await?;
+                let (pipeline_id, stage_id, rules) =
+                    placement_and_rules(tx, org, new.pipeline_id, new.stage_id).await?;
+                let values = new.custom_fields.clone().unwrap_or_else(|| serde_json::json!({}));
+                custom_fields::check_values(&rules, &values)?;
                 query_as(
                     "INSERT INTO leads (organization_id, pipeline_id, stage_id, name, email, phone, \
                          company, job_title, source, lead_score, value, currency, \
@@ -166,6 +172,9 @@ impl Leads {
         let value = |field: &Option<Option<String>>| field.clone().flatten();
         self.tenant
             .write(async |tx| {
+                if let Some(values) = &changes.custom_fields {
+                    custom_fields::check_lead_values(tx, org, values).await?;
+                }
                 query_as(
                     "UPDATE leads SET \
                          name = coalesce($3, name), \
@@ -214,7 +223,7 @@ impl Leads {
                 .bind(&changes.custom_fields)
                 .bind(changes.next_follow_up_at.is_some())
                 .bind(changes.next_follow_up_at.flatten())
-                .fetch_optional(&mut **tx)
+                .fetch_optional(Last(tx))
                 .await?
                 .ok_or(Error::not_found(entity::LEAD))
             })
@@ -307,21 +316,60 @@ async fn placement(
     pipeline_id: Option<Uuid>,
     stage_id: Option<Uuid>,
 ) -> Result<(Uuid, Uuid)> {
-    let found: Option<(Uuid, Uuid)> = match stage_id {
+    let (pipeline_id, stage_id, _) = placement_with(tx, org, pipeline_id, stage_id, false).await?;
+    Ok((pipeline_id, stage_id))
+}
+
+/// As [`placement`], with the organization's custom field rules read by the same statement,
+/// so a new lead's values are checked without a round trip of their own.
+async fn placement_and_rules(
+    tx: &mut TenantTx,
+    org: Uuid,
+    pipeline_id: Option<Uuid>,
+    stage_id: Option<Uuid>,
+) -> Result<(Uuid, Uuid, Vec<FieldRule>)> {
+    let (pipeline_id, stage_id, rules) =
+        placement_with(tx, org, pipeline_id, stage_id, true).await?;
+    Ok((pipeline_id, stage_id, custom_fields::parse_rules(rules)?))
+}
+
+/// The placement, and the custom field rules as a JSON array when `with_rules` (`[]`
+/// otherwise).
+async fn placement_with(
+    tx: &mut TenantTx,
+    org: Uuid,
+    pipeline_id: Option<Uuid>,
+    stage_id: Option<Uuid>,
+    with_rules: bool,
+) -> Result<(Uuid, Uuid, JsonValue)> {
+    let found: Option<(Uuid, Uuid, JsonValue)> = match stage_id {
         Some(stage_id) => {
             query_as(
-                "SELECT pipeline_id, id FROM pipeline_stages \
+                "SELECT pipeline_id, id, \
+                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
+                          'is_required', d.is_required)), '[]'::jsonb) \
+                      FROM custom_field_definitions AS d \
+                      WHERE $4 AND d.organization_id = $1 AND d.entity = 'lead') \
+                 FROM pipeline_stages \
                  WHERE organization_id = $1 AND id = $2 AND ($3::uuid IS NULL OR pipeline_id = $3)",
             )
             .bind(org)
             .bind(stage_id)
             .bind(pipeline_id)
+            .bind(with_rules)
             .fetch_optional(&mut **tx)
             .await?
         }
         None => {
             query_as(
-                "SELECT s.pipeline_id, s.id FROM pipelines AS p \
+                "SELECT s.pipeline_id, s.id, \
+                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
+                          'is_required', d.is_required)), '[]'::jsonb) \
+                      FROM custom_field_definitions AS d \
+                      WHERE $3 AND d.organization_id = $1 AND d.entity = 'lead') \
+                 FROM pipelines AS p \
                  JOIN pipeline_stages AS s \
                    ON s.organization_id = p.organization_id AND s.pipeline_id = p.id \
                  WHERE p.organization_id = $1 AND (p.id = $2 OR ($2::uuid IS NULL AND p.is_default)) \
@@ -329,6 +377,7 @@ async fn placement(
             )
             .bind(org)
             .bind(pipeline_id)
+            .bind(with_rules)
             .fetch_optional(&mut **tx)
             .await?
         }
