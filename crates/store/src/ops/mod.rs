@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod leads;
 pub mod members;
 pub mod notes;
+pub mod notifications;
 pub mod organizations;
 pub mod pipelines;
 pub mod privacy;

@@ -10,6 +10,7 @@ mod jobs;
 mod leads;
 mod members;
 mod notes_tasks;
+mod notifications;
 mod organizations;
 mod pipelines;
 mod secrets;

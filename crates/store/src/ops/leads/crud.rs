@@ -11,7 +11,8 @@ use crate::db::{Last, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
 use crate::ops::custom_fields::{self, FieldRule};
-use crate::sql::query_as;
+use crate::ops::notifications;
+use crate::sql::{query, query_as, FromRow};
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -281,7 +282,8 @@ impl Leads {
             .await
     }
 
-    /// Assigns a lead to a member (`None` unassigns it).
+    /// Assigns a lead to a member (`None` unassigns it). A new assignee is notified
+    /// (`lead.assigned`), unless they are the acting user assigning it to themselves.
     #[tracing::instrument(
         name = "leads.assign",
         skip_all,
@@ -291,18 +293,34 @@ impl Leads {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                query_as(
+                // The subquery reads the statement's snapshot: the assignee before the update.
+                let rows = query(
                     "UPDATE leads SET assigned_user_id = $3 \
                      WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
-                     RETURNING *",
+                     RETURNING *, (SELECT p.assigned_user_id FROM leads AS p \
+                                   WHERE p.organization_id = $1 AND p.id = $2) AS previous_assignee",
                 )
                 .bind(org)
                 .bind(id)
                 .bind(user_id)
-                .fetch_optional(&mut **tx)
+                .fetch_rows(&mut **tx)
                 .await
-                .map_err(lead_reference)?
-                .ok_or(Error::not_found(entity::LEAD))
+                .map_err(lead_reference)?;
+                let row = rows.first().ok_or(Error::not_found(entity::LEAD))?;
+                let lead = Lead::from_row(row)?;
+                let previous: Option<Uuid> = row.try_get("previous_assignee")?;
+                if let Some(assignee) = user_id.filter(|u| previous != Some(*u)) {
+                    notifications::notify(
+                        tx,
+                        org,
+                        assignee,
+                        notifications::LEAD_ASSIGNED,
+                        "Lead assigned to you".to_owned(),
+                        Some(lead.name.clone()),
+                        serde_json::json!({ "lead_id": lead.id }),
+                    );
+                }
+                Ok(lead)
             })
             .await
     }
