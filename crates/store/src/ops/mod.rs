@@ -6,6 +6,7 @@
 pub mod ai;
 pub mod analytics;
 pub mod api_keys;
+pub mod calendar;
 pub(crate) mod common;
 pub mod communications;
 pub mod custom_fields;

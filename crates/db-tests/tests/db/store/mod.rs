@@ -1,6 +1,7 @@
 //! The data layer (`crmdb-store`) against a real database: every operation with its error
 //! cases, isolation between organizations, secrets at rest, and the job queue.
 
+mod calendar;
 mod closed_sets;
 mod communications;
 mod connected;
