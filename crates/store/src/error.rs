@@ -114,9 +114,11 @@ pub mod entity {
     pub const API_KEY: &str = "api key";
     /// An unused, unexpired e-mailed token (password reset, e-mail verification).
     pub const AUTH_TOKEN: &str = "auth token";
+    pub const CALENDAR_EVENT: &str = "calendar event";
     pub const CALENDAR_INTEGRATION: &str = "calendar integration";
     pub const COMMUNICATION: &str = "communication";
     pub const CONVERSATION: &str = "conversation";
+    pub const CUSTOM_FIELD: &str = "custom field";
     pub const DELETED_LEAD: &str = "deleted lead";
     pub const EVENT: &str = "event";
     /// A Stripe event that is unprocessed and failed.
@@ -133,6 +135,7 @@ pub mod entity {
     pub const MARKETING_INTEGRATION: &str = "marketing integration";
     pub const MEMBER: &str = "member";
     pub const NOTE: &str = "note";
+    pub const NOTIFICATION: &str = "notification";
     pub const ORGANIZATION: &str = "organization";
     /// A VoIP config of the organization's defaults that still awaits its setup.
     pub const PENDING_VOIP_CONFIG: &str = "pending voip config";

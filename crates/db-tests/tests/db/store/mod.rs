@@ -3,14 +3,17 @@
 
 mod audit;
 mod billing;
+mod calendar;
 mod closed_sets;
 mod communications;
 mod connected;
+mod custom_fields;
 mod isolation;
 mod jobs;
 mod leads;
 mod members;
 mod notes_tasks;
+mod notifications;
 mod organizations;
 mod pipelines;
 mod provider_routes;
