@@ -405,7 +405,10 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    fn new(mut child: Child) -> Watchdog {
+    /// Watches `child`, a process that stops what it guards when its stdin reaches
+    /// end-of-file (a shell waiting on `read`): dropping the watchdog closes that stdin and
+    /// waits for the child, and so does the end of this process, however it ends.
+    pub fn new(mut child: Child) -> Watchdog {
         let stdin = child.stdin.take();
         Watchdog { child, stdin }
     }

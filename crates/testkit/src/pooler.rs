@@ -48,11 +48,11 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Stdio};
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crmdb_cluster::Account;
+use crmdb_cluster::{Account, Watchdog};
 
 /// The environment variable that routes [`crate::TestDb::app_url`] and
 /// [`crate::TestDb::worker_url`] through the pooler when it is `1`.
@@ -82,10 +82,8 @@ pub(crate) struct Target {
 /// The running PgBouncer; kept for the life of the process.
 struct Pooler {
     port: u16,
-    /// The watchdog shell and the write end of its stdin, which closes when the process
-    /// ends.
-    _shell: Child,
-    _stdin: ChildStdin,
+    /// The watchdog shell, whose stdin closes when the process ends.
+    _watchdog: Watchdog,
 }
 
 static POOLER: OnceLock<Pooler> = OnceLock::new();
@@ -169,9 +167,10 @@ rm -rf "$2""#;
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("starting its watchdog shell: {e}"))?;
-    let stdin = shell.stdin.take().expect("a piped stdin");
+    let stdout = shell.stdout.take().expect("a piped stdout");
+    let watchdog = Watchdog::new(shell);
     let mut line = String::new();
-    BufReader::new(shell.stdout.take().expect("a piped stdout"))
+    BufReader::new(stdout)
         .read_line(&mut line)
         .map_err(|e| format!("reading PgBouncer's pid: {e}"))?;
     let pid = line.trim().to_owned();
@@ -180,8 +179,7 @@ rm -rf "$2""#;
         if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
             return Ok(Pooler {
                 port,
-                _shell: shell,
-                _stdin: stdin,
+                _watchdog: watchdog,
             });
         }
         let running = alive(&pid);
@@ -193,8 +191,7 @@ rm -rf "$2""#;
             };
             let log_text = fs::read_to_string(&log).unwrap_or_default();
             // Closing its stdin makes the shell stop PgBouncer and delete the directory.
-            drop(stdin);
-            let _ = shell.wait();
+            drop(watchdog);
             return Err(format!("{why}; its log:\n{log_text}"));
         }
         std::thread::sleep(Duration::from_millis(20));

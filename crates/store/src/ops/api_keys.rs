@@ -119,7 +119,7 @@ impl ApiKeys {
         let org = self.tenant.organization_id();
         let row: ApiKey = self
             .tenant
-            .update_by_id(
+            .row_by_id(
                 "UPDATE api_keys SET last_used_at = now() \
                  WHERE organization_id = $1 AND id = $2 RETURNING *",
                 id,

@@ -24,8 +24,8 @@ impl Tenant {
             .await
     }
 
-    /// The row `sql` selects with the organization as `$1` and `id` as `$2`, or "`entity` not
-    /// found".
+    /// The row `sql` selects (or an `UPDATE … RETURNING *` in it changes) with the
+    /// organization as `$1` and `id` as `$2`, or "`entity` not found".
     pub(crate) async fn row_by_id<T: FromRow>(
         &self,
         sql: &'static str,
@@ -38,17 +38,6 @@ impl Tenant {
             .fetch_optional(self)
             .await?
             .ok_or(Error::not_found(entity))
-    }
-
-    /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1` and
-    /// `id` as `$2`, or "`entity` not found".
-    pub(crate) async fn update_by_id<T: FromRow>(
-        &self,
-        sql: &'static str,
-        id: Uuid,
-        entity: &'static str,
-    ) -> Result<T> {
-        self.row_by_id(sql, id, entity).await
     }
 
     /// The row an `UPDATE … RETURNING *` in `sql` changes, with the organization as `$1`,

@@ -251,7 +251,7 @@ impl Leads {
     #[tracing::instrument(name = "leads.restore", skip_all, fields(%id))]
     pub async fn restore(&self, id: Uuid) -> Result<Lead> {
         self.tenant
-            .update_by_id(
+            .row_by_id(
                 "UPDATE leads SET deleted_at = NULL \
                  WHERE organization_id = $1 AND id = $2 AND deleted_at IS NOT NULL \
                  RETURNING *",
