@@ -65,13 +65,36 @@ pub(crate) fn optional<T, U>(
     value.map(check).transpose()
 }
 
-/// An `https://` URL (webhook endpoints, recordings, meeting links).
+/// An `https://` URL (webhook endpoints, recordings, meeting links) with a host and no
+/// user name or password in it: credentials belong in a sealed secret, not in a URL that is
+/// listed, logged and recorded in the audit log.
 pub(crate) fn https_url(field: &'static str, value: &str) -> Result<String> {
     let value = value.trim();
-    if !value.starts_with("https://") || value.len() <= "https://".len() {
+    let Some(rest) = value.strip_prefix("https://") else {
+        return Err(Error::invalid(field, "must be an https:// URL"));
+    };
+    let authority = url_authority(rest);
+    if authority.is_empty() {
         return Err(Error::invalid(field, "must be an https:// URL"));
     }
+    if authority.contains('@') {
+        return Err(Error::invalid(
+            field,
+            "must not carry a user name or password (keep credentials in the secret)",
+        ));
+    }
     Ok(value.to_owned())
+}
+
+/// The host (and port) of an `https://` URL checked by [`https_url`]: what may be shown or
+/// recorded of it, since its path and query can carry a token (`/services/T0/B0/XyZ`).
+pub(crate) fn url_host(url: &str) -> &str {
+    url_authority(url.strip_prefix("https://").unwrap_or(url))
+}
+
+/// The authority of a URL whose scheme and `://` are already cut off.
+fn url_authority(rest: &str) -> &str {
+    rest.split(['/', '?', '#']).next().unwrap_or_default()
 }
 
 /// A dotted lower-case name (`lead.created`, `email.send`): event and job types.
@@ -120,6 +143,13 @@ mod tests {
         assert!(required("name", "   ").is_err());
         assert!(score("lead_score", 101).is_err());
         assert!(https_url("url", "http://x").is_err());
+        assert!(https_url("url", "https://").is_err());
+        assert!(https_url("url", "https:///path").is_err());
+        assert!(https_url("url", "https://user:pass@hooks.example.com/x").is_err());
+        assert_eq!(
+            url_host("https://hooks.example.com:8443/services/T0/B0/XyZ?token=1"),
+            "hooks.example.com:8443"
+        );
         assert!(dotted_name("event_type", "lead.created").is_ok());
         assert!(dotted_name("event_type", "Lead.Created").is_err());
         assert!(dotted_name("event_type", "lead..created").is_err());

@@ -251,7 +251,11 @@ async fn the_recipe_restores_a_working_database() {
     let lead = app
         .tenant(organization)
         .leads()
-        .create(&NewLead::named("Restaurada Ltda"))
+        .create(&NewLead {
+            // The demo organizations require this custom field.
+            custom_fields: Some(serde_json::json!({"segmento": "Varejo"})),
+            ..NewLead::named("Restaurada Ltda")
+        })
         .await
         .unwrap();
     let hits = app

@@ -142,22 +142,32 @@ impl ApiKeys {
         )
     }
 
-    /// Activates or deactivates a key.
+    /// Activates or deactivates a key. Setting the state it already has changes nothing
+    /// and records nothing.
     #[tracing::instrument(name = "api_keys.set_active", skip_all, fields(%id))]
     pub async fn set_active(&self, id: Uuid, active: bool) -> Result<ApiKey> {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                let row = query_as(
-                    "UPDATE api_keys SET is_active = $3 WHERE organization_id = $1 AND id = $2 \
-                     RETURNING *",
+                let changed: Option<ApiKey> = query_as(
+                    "UPDATE api_keys SET is_active = $3 \
+                     WHERE organization_id = $1 AND id = $2 AND is_active <> $3 RETURNING *",
                 )
                 .bind(org)
                 .bind(id)
                 .bind(active)
                 .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::not_found(entity::API_KEY))?;
+                .await?;
+                let Some(row) = changed else {
+                    return query_as(
+                        "SELECT * FROM api_keys WHERE organization_id = $1 AND id = $2",
+                    )
+                    .bind(org)
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(Error::not_found(entity::API_KEY));
+                };
                 let action = if active {
                     "api_key.activated"
                 } else {

@@ -255,22 +255,44 @@ impl Members {
                 if role != MemberRole::Owner {
                     guard_last_owner(tx, org, user_id, "the last owner cannot be demoted").await?;
                 }
-                let member = query_as(
-                    "UPDATE organization_members SET role = $3 \
-                     WHERE organization_id = $1 AND user_id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(user_id)
-                .bind(role)
-                .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::not_found(entity::MEMBER))?;
-                audit::record(
-                    tx,
-                    org,
-                    Entry::new("member.role_changed", "member", user_id)
-                        .with_changes(json!({"role": {"new": role}})),
-                );
+                row_struct! {
+                    /// The role the member had before the change.
+                    struct Before {
+                        role_before: MemberRole,
+                    }
+                }
+                // The row joined in FROM is read as it was before the UPDATE, which gives
+                // the old role for the audit entry in the same round trip.
+                let fetched = tx
+                    .run(
+                        query(
+                            "UPDATE organization_members AS m SET role = $3 \
+                             FROM (SELECT role FROM organization_members \
+                                   WHERE organization_id = $1 AND user_id = $2 FOR UPDATE) AS b \
+                             WHERE m.organization_id = $1 AND m.user_id = $2 \
+                             RETURNING m.*, b.role AS role_before",
+                        )
+                        .bind(org)
+                        .bind(user_id)
+                        .bind(role)
+                        .into_statement(),
+                    )
+                    .await?;
+                let (Some(member), Some(before)) = (
+                    fetched.decode::<OrganizationMember>()?.pop(),
+                    fetched.decode::<Before>()?.pop(),
+                ) else {
+                    return Err(Error::not_found(entity::MEMBER));
+                };
+                if before.role_before != role {
+                    audit::record(
+                        tx,
+                        org,
+                        Entry::new("member.role_changed", "member", user_id).with_changes(
+                            json!({"role": {"old": before.role_before, "new": role}}),
+                        ),
+                    );
+                }
                 Ok(member)
             })
             .await

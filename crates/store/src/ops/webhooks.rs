@@ -78,32 +78,34 @@ impl Webhooks {
         let org = self.tenant.organization_id();
         let secret = sealing::random_secret("whsec_");
         let sealed = sealing::seal(self.tenant.db().keyring()?, org, TABLE, COLUMN, &secret);
-        let subscription = self
-            .tenant
-            .write(async |tx| {
-                let row: WebhookSubscription = query_as(
-                    "INSERT INTO webhook_subscriptions (organization_id, url, description, \
+        let subscription =
+            self.tenant
+                .write(async |tx| {
+                    let row: WebhookSubscription = query_as(
+                        "INSERT INTO webhook_subscriptions (organization_id, url, description, \
                                  secret_ciphertext, encryption_key_id, events) \
                      VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-                )
-                .bind(org)
-                .bind(&url)
-                .bind(description)
-                .bind(&sealed.ciphertext)
-                .bind(&sealed.key_id)
-                .bind(&event_names)
-                .fetch_one(&mut **tx)
+                    )
+                    .bind(org)
+                    .bind(&url)
+                    .bind(description)
+                    .bind(&sealed.ciphertext)
+                    .bind(&sealed.key_id)
+                    .bind(&event_names)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    audit::record(
+                        tx,
+                        org,
+                        Entry::new("webhook_subscription.created", ENTITY_TYPE, row.id)
+                            .with_changes(serde_json::json!({
+                                "url_host": {"new": validate::url_host(&row.url)},
+                                "events": {"new": row.events},
+                            })),
+                    );
+                    Ok(row)
+                })
                 .await?;
-                audit::record(
-                    tx,
-                    org,
-                    Entry::new("webhook_subscription.created", ENTITY_TYPE, row.id).with_changes(
-                        serde_json::json!({"url": {"new": row.url}, "events": {"new": row.events}}),
-                    ),
-                );
-                Ok(row)
-            })
-            .await?;
         Ok(WithSecret {
             subscription,
             secret,
@@ -201,17 +203,29 @@ impl Webhooks {
                 .fetch_optional(&mut **tx)
                 .await?
                 .ok_or(Error::not_found(entity::WEBHOOK_SUBSCRIPTION))?;
-                audit::record(
-                    tx,
-                    org,
-                    Entry::new("webhook_subscription.updated", ENTITY_TYPE, id).with_changes(
-                        serde_json::json!({
-                            "url": {"new": url},
-                            "events": {"new": event_names},
-                            "is_active": {"new": changes.is_active},
-                        }),
-                    ),
-                );
+                // Only what the caller set; of the URL only its host, since the path or
+                // query of a webhook URL can carry a token and the log is forever.
+                let mut changed = serde_json::Map::new();
+                if let Some(url) = &url {
+                    changed.insert(
+                        "url_host".into(),
+                        serde_json::json!({"new": validate::url_host(url)}),
+                    );
+                }
+                if let Some(event_names) = &event_names {
+                    changed.insert("events".into(), serde_json::json!({"new": event_names}));
+                }
+                if let Some(active) = changes.is_active {
+                    changed.insert("is_active".into(), serde_json::json!({"new": active}));
+                }
+                if !changed.is_empty() {
+                    audit::record(
+                        tx,
+                        org,
+                        Entry::new("webhook_subscription.updated", ENTITY_TYPE, id)
+                            .with_changes(changed.into()),
+                    );
+                }
                 Ok(row)
             })
             .await

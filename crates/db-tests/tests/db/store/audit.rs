@@ -11,7 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{assert_not_found, fixture, user};
+use super::{assert_invalid, assert_not_found, fixture, user};
 
 /// Every entry of the organization, newest first, read page by page through the layer.
 async fn all_entries(tenant: &Tenant, filter: &AuditFilter) -> Vec<AuditLog> {
@@ -105,7 +105,15 @@ async fn security_changes_are_logged_with_their_actor_and_no_secret() {
     );
     assert!(entries.iter().all(|e| e.actor_user_id == Some(f.a.owner)));
     assert_eq!(entries[0].entity_id, Some(newcomer));
-    assert_eq!(entries[8].changes, json!({"role": {"new": "manager"}}));
+    assert_eq!(
+        entries[8].changes,
+        json!({"role": {"old": "agent", "new": "manager"}})
+    );
+    assert_eq!(
+        entries[2].changes,
+        json!({"url_host": {"new": "hooks.example.com"}, "events": {"new": ["lead.created"]}}),
+        "of a webhook URL only its host, whose path may carry a token"
+    );
     assert_eq!(
         entries[5].changes,
         json!({"service_name": {"new": "openai"}, "key_name": {"new": "production"}})
@@ -164,6 +172,67 @@ async fn a_change_that_fails_logs_nothing() {
         .await
         .is_err_and(|e| matches!(e, crmdb_store::Error::Forbidden { .. })));
     assert!(all_entries(&a, &since).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_change_to_the_same_value_logs_nothing() {
+    let f = fixture().await;
+    let a = f.tenant_a().acting_as(f.a.owner);
+    let key = a
+        .api_keys()
+        .create(
+            "openai",
+            "production",
+            &SecretString::from("sk-live-0123456789abcdef"),
+            None,
+        )
+        .await
+        .unwrap();
+    let webhook = a
+        .webhooks()
+        .create(
+            "https://hooks.example.com/a",
+            &["lead.created".into()],
+            None,
+        )
+        .await
+        .unwrap();
+    let since = AuditFilter {
+        since: Some(Utc::now()),
+        ..AuditFilter::default()
+    };
+    assert!(
+        a.api_keys()
+            .set_active(key.id, true)
+            .await
+            .unwrap()
+            .is_active
+    );
+    a.members()
+        .change_role(f.a.agent, MemberRole::Agent)
+        .await
+        .unwrap();
+    a.webhooks()
+        .update(webhook.subscription.id, &Default::default())
+        .await
+        .unwrap();
+    assert!(all_entries(&a, &since).await.is_empty());
+    assert_not_found(
+        a.api_keys().set_active(Uuid::now_v7(), true).await,
+        "api key",
+    );
+
+    // A URL with credentials in it is refused before it could reach the log.
+    assert_invalid(
+        a.webhooks()
+            .create(
+                "https://user:pass@hooks.example.com/a",
+                &["lead.created".into()],
+                None,
+            )
+            .await,
+        "url",
+    );
 }
 
 #[tokio::test]

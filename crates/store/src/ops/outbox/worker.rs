@@ -22,6 +22,7 @@ use crate::models::{WebhookDelivery, WebhookSubscription};
 use crate::ops::webhooks::{COLUMN as SECRET_COLUMN, TABLE};
 use crate::sealing;
 use crate::sql::query_as;
+use crate::validate;
 
 /// Attempts a delivery gets; after the last one fails it is dead.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -79,8 +80,10 @@ pub enum Claim {
     Dropped(WebhookDelivery),
 }
 
-/// A delivery this worker holds until its lease runs out, with the request to send.
-#[derive(Debug, Clone)]
+/// A delivery this worker holds until its lease runs out, with the request to send. Its
+/// `Debug` shows the delivery's ids and the URL's host only: the body holds the event's
+/// data (personal data, often), and a URL's path or query can carry the receiver's token.
+#[derive(Clone)]
 pub struct ClaimedDelivery {
     /// The delivery as claimed: `next_retry_at` is the end of the lease.
     pub delivery: WebhookDelivery,
@@ -90,6 +93,20 @@ pub struct ClaimedDelivery {
     pub body: Vec<u8>,
     /// The headers: content type, event, delivery id, attempt and signature.
     pub headers: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for ClaimedDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedDelivery")
+            .field("organization_id", &self.delivery.organization_id)
+            .field("id", &self.delivery.id)
+            .field("subscription_id", &self.delivery.subscription_id)
+            .field("event_type", &self.delivery.event_type)
+            .field("attempt", &self.delivery.attempt)
+            .field("url_host", &validate::url_host(&self.url))
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClaimedDelivery {
