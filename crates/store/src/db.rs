@@ -398,6 +398,20 @@ impl Conn {
         self.ahead.push(Ahead::Statement(statement));
     }
 
+    /// Enters `organization_id` for the rest of this transaction (deferred, like a write):
+    /// for the Stripe worker, which learns the organization only from the event it has
+    /// claimed, and must apply the event there in the transaction that holds the claim, so
+    /// that applying and marking it processed are one. Transaction-local, as when entered
+    /// at `BEGIN`; the organization is bound, never formatted into the SQL.
+    pub(crate) fn enter_organization(&mut self, organization_id: Uuid) {
+        self.defer(
+            crate::sql::query("SELECT set_config($1, $2, true)")
+                .bind(ORGANIZATION_SETTING)
+                .bind(organization_id.to_string())
+                .into_statement(),
+        );
+    }
+
     /// Makes the transaction's changes permanent: what is still ahead and `COMMIT` go out
     /// together. A transaction that sent nothing has nothing to commit and costs nothing.
     pub async fn commit(mut self) -> Result<()> {

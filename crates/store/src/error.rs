@@ -114,15 +114,20 @@ pub mod entity {
     pub const API_KEY: &str = "api key";
     /// An unused, unexpired e-mailed token (password reset, e-mail verification).
     pub const AUTH_TOKEN: &str = "auth token";
+    pub const CALENDAR_EVENT: &str = "calendar event";
     pub const CALENDAR_INTEGRATION: &str = "calendar integration";
     pub const COMMUNICATION: &str = "communication";
     pub const CONVERSATION: &str = "conversation";
+    pub const CUSTOM_FIELD: &str = "custom field";
     pub const DELETED_LEAD: &str = "deleted lead";
     pub const EVENT: &str = "event";
+    /// A Stripe event that is unprocessed and failed.
+    pub const FAILED_STRIPE_EVENT: &str = "failed stripe event";
     pub const FAVORITE: &str = "favorite";
     /// A job in `running` status locked by the worker that asks.
     pub const HELD_JOB: &str = "running job held by this worker";
     pub const INVITATION: &str = "invitation";
+    pub const INVOICE: &str = "invoice";
     pub const JOB: &str = "job";
     pub const LEAD: &str = "lead";
     /// A tag on a given lead.
@@ -130,19 +135,24 @@ pub mod entity {
     pub const MARKETING_INTEGRATION: &str = "marketing integration";
     pub const MEMBER: &str = "member";
     pub const NOTE: &str = "note";
+    pub const NOTIFICATION: &str = "notification";
     pub const ORGANIZATION: &str = "organization";
     /// A VoIP config of the organization's defaults that still awaits its setup.
     pub const PENDING_VOIP_CONFIG: &str = "pending voip config";
     pub const PIPELINE: &str = "pipeline";
+    pub const PLAN: &str = "plan";
     pub const PROVIDER_ROUTE: &str = "provider route";
     pub const QUEUED_JOB: &str = "queued job";
     pub const SCORING_MODEL: &str = "scoring model";
     pub const SESSION: &str = "session";
     pub const STAGE: &str = "stage";
+    /// A Stripe customer routed to no organization.
+    pub const STRIPE_CUSTOMER: &str = "stripe customer";
     /// The sealed credentials of a config that has none yet.
     pub const STORED_CREDENTIALS: &str = "stored credentials";
     /// The sealed access token of an integration that has none.
     pub const STORED_TOKEN: &str = "stored token";
+    pub const SUBSCRIPTION: &str = "subscription";
     pub const TASK: &str = "task";
     pub const TEMPLATE: &str = "template";
     pub const TEMPLATE_USAGE: &str = "template usage";

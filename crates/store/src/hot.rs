@@ -139,6 +139,12 @@ pub const SESSION_BY_TOKEN_BODY: &str = "SELECT s.id AS session_id, s.user_id, s
      WHERE s.refresh_token_hash = $1 \
        AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active";
 
+/// The unread badge: how many notifications of one member are unread, counted from the
+/// partial index `idx_notifications_organization_id_user_id_created_at_unread` alone.
+/// `$1` organization, `$2` user.
+pub const UNREAD_NOTIFICATIONS: &str = "SELECT count(*) FROM notifications \
+     WHERE organization_id = $1 AND user_id = $2 AND read_at IS NULL";
+
 /// Which hot query an entry of [`HOT_QUERIES`] is. Code that handles every hot query
 /// (`crmdb bench` binds each one's parameters) matches on it without a catch-all, so a new
 /// hot query does not compile until that code says how to call it.

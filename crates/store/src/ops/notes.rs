@@ -6,6 +6,7 @@ use crate::db::{Last, Tenant};
 use crate::error::{entity, Result};
 use crate::models::LeadNote;
 use crate::ops::leads::require_lead;
+use crate::ops::notifications;
 use crate::sql::query_as;
 use crate::validate;
 
@@ -25,7 +26,8 @@ impl Tenant {
 }
 
 impl Notes {
-    /// Writes a note on a lead.
+    /// Writes a note on a lead. Each member the note mentions (`@[<user id>]`, see
+    /// [`notifications::mentions`]) other than its author is notified once (`note.mention`).
     #[tracing::instrument(
         name = "notes.create",
         skip_all,
@@ -39,14 +41,33 @@ impl Notes {
     ) -> Result<LeadNote> {
         let body = validate::required("body", body)?;
         let org = self.tenant.organization_id();
+        // The id is chosen here so the mentions' notifications, which go out ahead of the
+        // note's INSERT, can link to it.
+        let id = Uuid::now_v7();
+        let mentioned: Vec<Uuid> = notifications::mentions(&body)
+            .into_iter()
+            .filter(|user| Some(*user) != author_user_id)
+            .collect();
         self.tenant
             .write(async |tx| {
                 require_lead(tx, org, lead_id).await?;
+                for user in mentioned {
+                    notifications::notify(
+                        tx,
+                        org,
+                        user,
+                        notifications::NOTE_MENTION,
+                        "You were mentioned in a note".to_owned(),
+                        Some(notifications::excerpt(&body)),
+                        serde_json::json!({ "lead_id": lead_id, "note_id": id }),
+                    );
+                }
                 query_as(
-                    "INSERT INTO lead_notes (organization_id, lead_id, author_user_id, body) \
-                     VALUES ($1, $2, $3, $4) RETURNING *",
+                    "INSERT INTO lead_notes (organization_id, id, lead_id, author_user_id, body) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING *",
                 )
                 .bind(org)
+                .bind(id)
                 .bind(lead_id)
                 .bind(author_user_id)
                 .bind(&body)

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::db::{Conn, Db, Last, Tenant};
 use crate::error::{entity, Error, Result};
 use crate::models::{ProviderRoute, RouteProvider};
-use crate::sql::{query, query_as, row_struct};
+use crate::ops::audit::{self, Entry};
+use crate::sql::{query_as, row_struct};
 use crate::validate;
 
 row_struct! {
@@ -106,7 +107,11 @@ impl ProviderRoutes {
         let external_account_id = validate::required("external_account_id", external_account_id)?;
         let org = self.tenant.organization_id();
         self.tenant
-            .write(async |tx| route(tx, org, provider, &external_account_id, config_id).await)
+            .write(async |tx| {
+                let route = route(tx, org, provider, &external_account_id, config_id).await?;
+                audit::record(tx, org, route_entry("provider_route.registered", &route));
+                Ok(route)
+            })
             .await
     }
 
@@ -130,18 +135,24 @@ impl ProviderRoutes {
         config_id: Option<Uuid>,
     ) -> Result<ProviderRoute> {
         let org = self.tenant.organization_id();
-        query_as(
-            "UPDATE provider_routes SET config_id = $4 \
-             WHERE organization_id = $1 AND provider = $2 AND external_account_id = $3 \
-             RETURNING *",
-        )
-        .bind(org)
-        .bind(provider)
-        .bind(external_account_id)
-        .bind(config_id)
-        .fetch_optional(&self.tenant)
-        .await?
-        .ok_or(Error::not_found(entity::PROVIDER_ROUTE))
+        self.tenant
+            .write(async |tx| {
+                let route: ProviderRoute = query_as(
+                    "UPDATE provider_routes SET config_id = $4 \
+                     WHERE organization_id = $1 AND provider = $2 AND external_account_id = $3 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(provider)
+                .bind(external_account_id)
+                .bind(config_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::not_found(entity::PROVIDER_ROUTE))?;
+                audit::record(tx, org, route_entry("provider_route.repointed", &route));
+                Ok(route)
+            })
+            .await
     }
 
     /// Removes a route of this organization: the account's webhooks reach no one until it
@@ -149,19 +160,32 @@ impl ProviderRoutes {
     #[tracing::instrument(name = "provider_routes.remove", skip_all, fields(%provider))]
     pub async fn remove(&self, provider: RouteProvider, external_account_id: &str) -> Result<()> {
         let org = self.tenant.organization_id();
-        let removed = query(
-            "DELETE FROM provider_routes \
-             WHERE organization_id = $1 AND provider = $2 AND external_account_id = $3",
-        )
-        .bind(org)
-        .bind(provider)
-        .bind(external_account_id)
-        .execute(&self.tenant)
-        .await?
-        .rows_affected();
-        if removed == 0 {
-            return Err(Error::not_found(entity::PROVIDER_ROUTE));
-        }
-        Ok(())
+        self.tenant
+            .write(async |tx| {
+                let removed: ProviderRoute = query_as(
+                    "DELETE FROM provider_routes \
+                     WHERE organization_id = $1 AND provider = $2 AND external_account_id = $3 \
+                     RETURNING *",
+                )
+                .bind(org)
+                .bind(provider)
+                .bind(external_account_id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .ok_or(Error::not_found(entity::PROVIDER_ROUTE))?;
+                audit::record(tx, org, route_entry("provider_route.removed", &removed));
+                Ok(())
+            })
+            .await
     }
+}
+
+/// The audit entry of a change to `route`: routes have no id of their own, so the entry
+/// names the account (an identifier at the provider, not a secret) and where it points.
+fn route_entry(action: &'static str, route: &ProviderRoute) -> Entry {
+    Entry::new(action, "provider_route", None).with_changes(serde_json::json!({
+        "provider": route.provider,
+        "external_account_id": route.external_account_id,
+        "config_id": route.config_id,
+    }))
 }

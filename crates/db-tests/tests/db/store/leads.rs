@@ -2,7 +2,8 @@
 
 use std::collections::HashSet;
 
-use crmdb_store::models::{LeadSource, LeadStatus, MemberRole};
+use crmdb_store::models::{FieldType, LeadSource, LeadStatus, MemberRole};
+use crmdb_store::ops::custom_fields::NewCustomField;
 use crmdb_store::ops::leads::{LeadChanges, NewLead};
 use rust_decimal::Decimal;
 use sqlx::Row;
@@ -109,6 +110,11 @@ async fn a_lead_is_created_in_the_first_stage_of_the_default_pipeline() {
 async fn updates_change_only_the_given_fields() {
     let f = fixture().await;
     let leads = f.tenant_a().leads();
+    f.tenant_a()
+        .custom_fields()
+        .define(&NewCustomField::new("cpf", "CPF", FieldType::Text))
+        .await
+        .unwrap();
     let lead = leads
         .create(&NewLead {
             email: Some("ana@example.com".into()),

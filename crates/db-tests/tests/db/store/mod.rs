@@ -2,17 +2,22 @@
 //! cases, isolation between organizations, secrets at rest, and the job queue.
 
 mod audit;
+mod billing;
+mod calendar;
 mod closed_sets;
 mod communications;
 mod connected;
+mod custom_fields;
 mod isolation;
 mod jobs;
 mod leads;
 mod members;
 mod notes_tasks;
+mod notifications;
 mod organizations;
 mod pipelines;
 mod provider_routes;
+mod scoring;
 mod secrets;
 mod sessions;
 mod templates;

@@ -1,6 +1,7 @@
 //! Message templates: variables, rendering for a lead, usage and performance.
 
-use crmdb_store::models::{SuccessMetric, TemplateCategory, TemplateChannel};
+use crmdb_store::models::{FieldType, SuccessMetric, TemplateCategory, TemplateChannel};
+use crmdb_store::ops::custom_fields::NewCustomField;
 use crmdb_store::ops::leads::NewLead;
 use crmdb_store::ops::templates::{NewTemplate, TemplateChanges};
 use crmdb_store::Error;
@@ -68,6 +69,11 @@ async fn rendering_fills_variables_from_the_lead_or_names_the_one_missing() {
     let f = fixture().await;
     let tenant = f.tenant_a();
     let templates = tenant.templates();
+    tenant
+        .custom_fields()
+        .define(&NewCustomField::new("plano", "Plano", FieldType::Text))
+        .await
+        .unwrap();
     let lead = tenant
         .leads()
         .create(&NewLead {

@@ -7,11 +7,13 @@ use serde_json::Value as JsonValue;
 use uuid::Uuid;
 
 use super::Leads;
-use crate::db::TenantTx;
+use crate::db::{Last, TenantTx};
 use crate::error::{entity, Error, Result};
 use crate::models::{Lead, LeadSource, LeadStatus};
+use crate::ops::custom_fields::{self, FieldRule};
+use crate::ops::notifications;
 use crate::ops::outbox;
-use crate::sql::query_as;
+use crate::sql::{query, query_as, FromRow};
 use crate::validate;
 
 /// A lead to create. Without a pipeline and stage it lands in the first stage of the
@@ -32,7 +34,8 @@ pub struct NewLead {
     /// The organization's currency when not given.
     pub currency: Option<String>,
     pub assigned_user_id: Option<Uuid>,
-    /// An object of custom field values; `{}` when not given.
+    /// An object of custom field values; `{}` when not given. Checked against the
+    /// organization's definitions (`tenant.custom_fields()`): errors name `custom_fields.<key>`.
     pub custom_fields: Option<JsonValue>,
     pub next_follow_up_at: Option<DateTime<Utc>>,
 }
@@ -62,6 +65,7 @@ pub struct LeadChanges {
     pub currency: Option<String>,
     /// The new status and, for `lost`, the reason.
     pub status: Option<(LeadStatus, Option<String>)>,
+    /// The whole new object of custom field values, checked as on create.
     pub custom_fields: Option<JsonValue>,
     pub next_follow_up_at: Option<Option<DateTime<Utc>>>,
 }
@@ -94,7 +98,10 @@ impl Leads {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                let (pipeline_id, stage_id) = placement(tx, org, new.pipeline_id, new.stage_id).await?;
+                let (pipeline_id, stage_id, rules) =
+                    placement_and_rules(tx, org, new.pipeline_id, new.stage_id).await?;
+                let values = new.custom_fields.clone().unwrap_or_else(|| serde_json::json!({}));
+                custom_fields::check_values(&rules, &values)?;
                 let lead: Lead = query_as(
                     "INSERT INTO leads (organization_id, pipeline_id, stage_id, name, email, phone, \
                          company, job_title, source, lead_score, value, currency, \
@@ -169,6 +176,9 @@ impl Leads {
         let value = |field: &Option<Option<String>>| field.clone().flatten();
         self.tenant
             .write(async |tx| {
+                if let Some(values) = &changes.custom_fields {
+                    custom_fields::check_lead_values(tx, org, values).await?;
+                }
                 query_as(
                     "UPDATE leads SET \
                          name = coalesce($3, name), \
@@ -217,7 +227,7 @@ impl Leads {
                 .bind(&changes.custom_fields)
                 .bind(changes.next_follow_up_at.is_some())
                 .bind(changes.next_follow_up_at.flatten())
-                .fetch_optional(&mut **tx)
+                .fetch_optional(Last(tx))
                 .await?
                 .ok_or(Error::not_found(entity::LEAD))
             })
@@ -277,7 +287,8 @@ impl Leads {
             .await
     }
 
-    /// Assigns a lead to a member (`None` unassigns it).
+    /// Assigns a lead to a member (`None` unassigns it). A new assignee is notified
+    /// (`lead.assigned`), unless they are the acting user assigning it to themselves.
     #[tracing::instrument(
         name = "leads.assign",
         skip_all,
@@ -287,18 +298,34 @@ impl Leads {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                query_as(
+                // The subquery reads the statement's snapshot: the assignee before the update.
+                let rows = query(
                     "UPDATE leads SET assigned_user_id = $3 \
                      WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
-                     RETURNING *",
+                     RETURNING *, (SELECT p.assigned_user_id FROM leads AS p \
+                                   WHERE p.organization_id = $1 AND p.id = $2) AS previous_assignee",
                 )
                 .bind(org)
                 .bind(id)
                 .bind(user_id)
-                .fetch_optional(&mut **tx)
+                .fetch_rows(&mut **tx)
                 .await
-                .map_err(lead_reference)?
-                .ok_or(Error::not_found(entity::LEAD))
+                .map_err(lead_reference)?;
+                let row = rows.first().ok_or(Error::not_found(entity::LEAD))?;
+                let lead = Lead::from_row(row)?;
+                let previous: Option<Uuid> = row.try_get("previous_assignee")?;
+                if let Some(assignee) = user_id.filter(|u| previous != Some(*u)) {
+                    notifications::notify(
+                        tx,
+                        org,
+                        assignee,
+                        notifications::LEAD_ASSIGNED,
+                        "Lead assigned to you".to_owned(),
+                        Some(lead.name.clone()),
+                        serde_json::json!({ "lead_id": lead.id }),
+                    );
+                }
+                Ok(lead)
             })
             .await
     }
@@ -312,21 +339,60 @@ async fn placement(
     pipeline_id: Option<Uuid>,
     stage_id: Option<Uuid>,
 ) -> Result<(Uuid, Uuid)> {
-    let found: Option<(Uuid, Uuid)> = match stage_id {
+    let (pipeline_id, stage_id, _) = placement_with(tx, org, pipeline_id, stage_id, false).await?;
+    Ok((pipeline_id, stage_id))
+}
+
+/// As [`placement`], with the organization's custom field rules read by the same statement,
+/// so a new lead's values are checked without a round trip of their own.
+async fn placement_and_rules(
+    tx: &mut TenantTx,
+    org: Uuid,
+    pipeline_id: Option<Uuid>,
+    stage_id: Option<Uuid>,
+) -> Result<(Uuid, Uuid, Vec<FieldRule>)> {
+    let (pipeline_id, stage_id, rules) =
+        placement_with(tx, org, pipeline_id, stage_id, true).await?;
+    Ok((pipeline_id, stage_id, custom_fields::parse_rules(rules)?))
+}
+
+/// The placement, and the custom field rules as a JSON array when `with_rules` (`[]`
+/// otherwise).
+async fn placement_with(
+    tx: &mut TenantTx,
+    org: Uuid,
+    pipeline_id: Option<Uuid>,
+    stage_id: Option<Uuid>,
+    with_rules: bool,
+) -> Result<(Uuid, Uuid, JsonValue)> {
+    let found: Option<(Uuid, Uuid, JsonValue)> = match stage_id {
         Some(stage_id) => {
             query_as(
-                "SELECT pipeline_id, id FROM pipeline_stages \
+                "SELECT pipeline_id, id, \
+                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
+                          'is_required', d.is_required)), '[]'::jsonb) \
+                      FROM custom_field_definitions AS d \
+                      WHERE $4 AND d.organization_id = $1 AND d.entity = 'lead') \
+                 FROM pipeline_stages \
                  WHERE organization_id = $1 AND id = $2 AND ($3::uuid IS NULL OR pipeline_id = $3)",
             )
             .bind(org)
             .bind(stage_id)
             .bind(pipeline_id)
+            .bind(with_rules)
             .fetch_optional(&mut **tx)
             .await?
         }
         None => {
             query_as(
-                "SELECT s.pipeline_id, s.id FROM pipelines AS p \
+                "SELECT s.pipeline_id, s.id, \
+                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
+                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
+                          'is_required', d.is_required)), '[]'::jsonb) \
+                      FROM custom_field_definitions AS d \
+                      WHERE $3 AND d.organization_id = $1 AND d.entity = 'lead') \
+                 FROM pipelines AS p \
                  JOIN pipeline_stages AS s \
                    ON s.organization_id = p.organization_id AND s.pipeline_id = p.id \
                  WHERE p.organization_id = $1 AND (p.id = $2 OR ($2::uuid IS NULL AND p.is_default)) \
@@ -334,6 +400,7 @@ async fn placement(
             )
             .bind(org)
             .bind(pipeline_id)
+            .bind(with_rules)
             .fetch_optional(&mut **tx)
             .await?
         }

@@ -1,0 +1,2 @@
+-- crmdb:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS idx_stripe_webhook_events_received_at_unprocessed;
