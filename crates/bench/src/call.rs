@@ -64,6 +64,8 @@ pub(crate) enum Parameters {
     NextJob,
     /// A session the benchmark signed in, by its refresh token; no organization.
     SessionLookup(Arc<BenchSession>),
+    /// Organization, member.
+    UnreadNotifications(Uuid, Uuid),
     /// The benchmark's own deliveries, across organizations.
     NextWebhookDelivery,
 }
@@ -104,7 +106,8 @@ impl Call {
             | Parameters::LeadSearch(o, _)
             | Parameters::TemplatePerformance(o, _)
             | Parameters::AiSession(o, _)
-            | Parameters::AnalyticsEvents(o, _, _) => Some(*o),
+            | Parameters::AnalyticsEvents(o, _, _)
+            | Parameters::UnreadNotifications(o, _) => Some(*o),
             Parameters::NextJob
             | Parameters::SessionLookup(_)
             | Parameters::NextWebhookDelivery => None,
@@ -131,6 +134,7 @@ impl Call {
                 .add(PAGE),
             Parameters::NextJob => arguments.add(BENCH_QUEUE).add(RAW_WORKER),
             Parameters::SessionLookup(session) => arguments.add(session.token_hash.clone()),
+            Parameters::UnreadNotifications(o, user) => arguments.add(*o).add(*user),
             Parameters::NextWebhookDelivery => arguments.add(LEASE.as_secs_f64()),
         }
     }
@@ -183,6 +187,9 @@ impl Call {
                     .by_token(&session.refresh_token)
                     .await?
                     .ok_or(Error::SessionGone)?;
+            }
+            Parameters::UnreadNotifications(_, user) => {
+                tenant().notifications().unread_count(*user).await?;
             }
             Parameters::NextWebhookDelivery => match workers.webhooks.claim(LEASE).await? {
                 Some(Claim::Deliver(claimed)) if claimed.delivery.event_type == BENCH_EVENT => {}
@@ -264,6 +271,7 @@ impl Call {
             Parameters::TemplatePerformance(..) => decode::<TemplatePerformance>(rows),
             Parameters::AiSession(..) => decode::<AiConversation>(rows),
             Parameters::AnalyticsEvents(..) => decode::<AnalyticsEvent>(rows),
+            Parameters::UnreadNotifications(..) => decode::<(i64,)>(rows),
             // The claims and the look-up read exactly one row: none means the benchmark's
             // rows ran out.
             Parameters::NextJob => {
@@ -422,6 +430,7 @@ mod tests {
                     refresh_token: "rt_x".into(),
                     token_hash: vec![0; 32],
                 })),
+                HotQueryId::UnreadNotifications => Parameters::UnreadNotifications(org, id),
                 HotQueryId::NextWebhookDelivery => Parameters::NextWebhookDelivery,
             };
             let call = Call { query, parameters };

@@ -253,6 +253,10 @@ impl Sample {
                     .sessions
                     .choose(rng)
                     .map(|s| Parameters::SessionLookup(s.clone())),
+                HotQueryId::UnreadNotifications => org
+                    .members
+                    .choose(rng)
+                    .map(|m| Parameters::UnreadNotifications(org.id, *m)),
                 HotQueryId::NextWebhookDelivery => Some(Parameters::NextWebhookDelivery),
             };
             if let Some(parameters) = parameters {

@@ -160,6 +160,7 @@ pub enum HotQueryId {
     AnalyticsEvents,
     NextJob,
     SessionLookup,
+    UnreadNotifications,
     NextWebhookDelivery,
 }
 
@@ -245,6 +246,13 @@ pub const HOT_QUERIES: &[HotQuery] = &[
         sql: SESSION_BY_TOKEN,
         plan_sql: SESSION_BY_TOKEN_BODY,
         index: "uq_user_sessions_refresh_token_hash",
+    },
+    HotQuery {
+        id: HotQueryId::UnreadNotifications,
+        name: "unread_notifications",
+        sql: UNREAD_NOTIFICATIONS,
+        plan_sql: UNREAD_NOTIFICATIONS,
+        index: "idx_notifications_organization_id_user_id_created_at_unread",
     },
     HotQuery {
         id: HotQueryId::NextWebhookDelivery,

@@ -49,6 +49,7 @@ async fn bench_reports_every_hot_query_in_json() {
             "analytics_events",
             "next_job",
             "session_lookup",
+            "unread_notifications",
             "next_webhook_delivery"
         ]
     );
