@@ -4,14 +4,19 @@
 //! `EXPLAIN`. Every statement is unnamed, with its parameters' types sent along, so each
 //! path works through a transaction pooler as the data layer does.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use crmdb_pg::tenancy::ORGANIZATION_SETTING;
 use crmdb_store::hot::HotQuery;
-use crmdb_store::models::{AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead};
+use crmdb_store::models::{
+    AiConversation, AnalyticsEvent, BackgroundJob, Communication, Lead, WebhookDelivery,
+};
 use crmdb_store::ops::jobs::Worker;
 use crmdb_store::ops::leads::{LeadHit, StageSummary};
+use crmdb_store::ops::outbox::{Claim, WebhookWorker};
+use crmdb_store::ops::sessions::LiveSession;
 use crmdb_store::ops::templates::TemplatePerformance;
 use crmdb_store::sql::{query, query_scalar, FromRow, Param, Query, QueryScalar, Statement};
 use crmdb_store::{Conn, Db, Statements};
@@ -21,7 +26,9 @@ use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::outbox::{BENCH_EVENT, LEASE};
 use crate::queue::BENCH_QUEUE;
+use crate::sessions::BenchSession;
 use crate::Error;
 
 /// The page size of the paged hot queries.
@@ -55,6 +62,29 @@ pub(crate) enum Parameters {
     AnalyticsEvents(Uuid, String, DateTime<Utc>),
     /// The benchmark's own queue, across organizations.
     NextJob,
+    /// A session the benchmark signed in, by its refresh token; no organization.
+    SessionLookup(Arc<BenchSession>),
+    /// Organization, member.
+    UnreadNotifications(Uuid, Uuid),
+    /// The benchmark's own deliveries, across organizations.
+    NextWebhookDelivery,
+}
+
+/// The workers the data layer's path claims with, as a worker process holds them.
+#[derive(Debug, Clone)]
+pub(crate) struct Workers {
+    jobs: Worker,
+    webhooks: WebhookWorker,
+}
+
+impl Workers {
+    /// A job worker and a webhook delivery worker, both named `name`.
+    pub(crate) fn new(db: &Db, name: &str) -> Workers {
+        Workers {
+            jobs: db.worker(name),
+            webhooks: db.webhook_worker(name),
+        }
+    }
 }
 
 /// A hot query with the parameters of one execution.
@@ -65,7 +95,8 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// The organization the call reads; `None` for the job claim, which spans them.
+    /// The organization the call reads; `None` for the claims, which span them, and the
+    /// session look-up, which comes before any.
     pub(crate) fn organization(&self) -> Option<Uuid> {
         match &self.parameters {
             Parameters::KanbanColumn(o, _)
@@ -75,8 +106,11 @@ impl Call {
             | Parameters::LeadSearch(o, _)
             | Parameters::TemplatePerformance(o, _)
             | Parameters::AiSession(o, _)
-            | Parameters::AnalyticsEvents(o, _, _) => Some(*o),
-            Parameters::NextJob => None,
+            | Parameters::AnalyticsEvents(o, _, _)
+            | Parameters::UnreadNotifications(o, _) => Some(*o),
+            Parameters::NextJob
+            | Parameters::SessionLookup(_)
+            | Parameters::NextWebhookDelivery => None,
         }
     }
 
@@ -99,11 +133,14 @@ impl Call {
                 .add(*since)
                 .add(PAGE),
             Parameters::NextJob => arguments.add(BENCH_QUEUE).add(RAW_WORKER),
+            Parameters::SessionLookup(session) => arguments.add(session.token_hash.clone()),
+            Parameters::UnreadNotifications(o, user) => arguments.add(*o).add(*user),
+            Parameters::NextWebhookDelivery => arguments.add(LEASE.as_secs_f64()),
         }
     }
 
     /// Through the data layer, as an application would call it.
-    pub(crate) async fn layer(&self, db: &Db, worker: &Worker) -> Result<(), Error> {
+    pub(crate) async fn layer(&self, db: &Db, workers: &Workers) -> Result<(), Error> {
         let tenant = self.organization().map(|o| db.tenant(o));
         let tenant = || tenant.as_ref().expect("tenant calls have an organization");
         match &self.parameters {
@@ -139,8 +176,25 @@ impl Call {
                     .await?;
             }
             Parameters::NextJob => {
-                worker.claim(BENCH_QUEUE).await?.ok_or(Error::QueueRanDry)?;
+                workers
+                    .jobs
+                    .claim(BENCH_QUEUE)
+                    .await?
+                    .ok_or(Error::QueueRanDry)?;
             }
+            Parameters::SessionLookup(session) => {
+                db.sessions()
+                    .by_token(&session.refresh_token)
+                    .await?
+                    .ok_or(Error::SessionGone)?;
+            }
+            Parameters::UnreadNotifications(_, user) => {
+                tenant().notifications().unread_count(*user).await?;
+            }
+            Parameters::NextWebhookDelivery => match workers.webhooks.claim(LEASE).await? {
+                Some(Claim::Deliver(claimed)) if claimed.delivery.event_type == BENCH_EVENT => {}
+                _ => return Err(Error::OutboxRanDry),
+            },
         }
         Ok(())
     }
@@ -217,10 +271,24 @@ impl Call {
             Parameters::TemplatePerformance(..) => decode::<TemplatePerformance>(rows),
             Parameters::AiSession(..) => decode::<AiConversation>(rows),
             Parameters::AnalyticsEvents(..) => decode::<AnalyticsEvent>(rows),
-            // Only the job claim reads exactly one row: none means the queue ran dry.
+            Parameters::UnreadNotifications(..) => decode::<(i64,)>(rows),
+            // The claims and the look-up read exactly one row: none means the benchmark's
+            // rows ran out.
             Parameters::NextJob => {
                 BackgroundJob::from_row(rows.first().ok_or(Error::QueueRanDry)?)?;
                 Ok(())
+            }
+            Parameters::SessionLookup(_) => {
+                LiveSession::from_row(rows.first().ok_or(Error::SessionGone)?)?;
+                Ok(())
+            }
+            Parameters::NextWebhookDelivery => {
+                let delivery = WebhookDelivery::from_row(rows.first().ok_or(Error::OutboxRanDry)?)?;
+                if delivery.event_type == BENCH_EVENT {
+                    Ok(())
+                } else {
+                    Err(Error::OutboxRanDry)
+                }
             }
         }
     }
@@ -358,6 +426,12 @@ mod tests {
                     Parameters::AnalyticsEvents(org, "page_view".into(), now)
                 }
                 HotQueryId::NextJob => Parameters::NextJob,
+                HotQueryId::SessionLookup => Parameters::SessionLookup(Arc::new(BenchSession {
+                    refresh_token: "rt_x".into(),
+                    token_hash: vec![0; 32],
+                })),
+                HotQueryId::UnreadNotifications => Parameters::UnreadNotifications(org, id),
+                HotQueryId::NextWebhookDelivery => Parameters::NextWebhookDelivery,
             };
             let call = Call { query, parameters };
             let bound = call.bind(RawArguments::new()).0.len();

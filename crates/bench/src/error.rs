@@ -59,6 +59,26 @@ pub enum Error {
     QueueRanDry,
     #[error("could not remove the benchmark's jobs")]
     EmptyQueue(#[source] crmdb_store::Error),
+    #[error("could not fill the benchmark's webhook deliveries")]
+    FillOutbox(#[source] crmdb_store::Error),
+    /// A claim found no delivery of the benchmark's due: the run claimed more than it
+    /// queued.
+    #[error(
+        "the benchmark's webhook deliveries ran out (it queues at most {} of them); run with \
+         a shorter --duration or a lower --concurrency",
+        crate::run::MAX_QUEUED_JOBS
+    )]
+    OutboxRanDry,
+    #[error("could not remove the benchmark's webhook subscriptions and deliveries")]
+    EmptyOutbox(#[source] crmdb_store::Error),
+    #[error("could not sign the benchmark's sessions in")]
+    SignIn(#[source] crmdb_store::Error),
+    /// A session the benchmark signed in was not found by its refresh token: revoked or
+    /// deleted during the run, or its user deactivated.
+    #[error("a session the benchmark signed in was not found by its refresh token")]
+    SessionGone,
+    #[error("could not delete the benchmark's sessions")]
+    SignOut(#[source] crmdb_store::Error),
     /// A statement of the fresh database's preparation, which runs on sessions of its own.
     #[error(transparent)]
     Database(#[from] sqlx::Error),

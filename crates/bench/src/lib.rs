@@ -20,6 +20,8 @@
 //! - `measure`: the paths of one hot query timed into a [`QueryResult`];
 //! - `plan`: whether a plan uses the intended index;
 //! - `queue`: the jobs the job claim takes;
+//! - `outbox`: the webhook deliveries the delivery claim takes;
+//! - `sessions`: the sessions the session look-up finds;
 //! - `compound`: a three-statement write through the data layer.
 
 mod call;
@@ -27,11 +29,13 @@ mod compound;
 mod error;
 mod fresh;
 mod measure;
+mod outbox;
 mod plan;
 mod queue;
 mod report;
 mod run;
 mod sample;
+mod sessions;
 mod timing;
 
 use crmdb_demo::DemoReport;

@@ -11,7 +11,7 @@ use deadpool_postgres::Pool;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::call::Call;
+use crate::call::{Call, Workers};
 use crate::sample::Sample;
 use crate::timing::{drive, ratio, Timings};
 use crate::{plan, Error, QueryResult, Settings};
@@ -35,10 +35,10 @@ pub(crate) async fn measure(
         query,
         sample,
         settings,
-        (db.clone(), db.worker("bench-layer")),
-        |(db, worker), call| async move {
+        (db.clone(), Workers::new(db, "bench-layer")),
+        |(db, workers), call| async move {
             let start = Instant::now();
-            call.layer(&db, &worker).await?;
+            call.layer(&db, &workers).await?;
             Ok(start.elapsed())
         },
     )
@@ -52,7 +52,8 @@ pub(crate) async fn measure(
         move |pool, call| async move { call.raw(&pool, !sees_past_rls, statements).await },
     )
     .await?;
-    // The job claim spans organizations, so it has no row-level security path.
+    // The claims span organizations and the session look-up enters none, so they have no
+    // row-level security path.
     let rls = match planned.organization() {
         Some(_) if sees_past_rls => Some(rls_against_owner(query, db, sample, settings).await?),
         _ => None,
@@ -88,7 +89,7 @@ pub(crate) async fn measure(
 }
 
 /// Times one path: every step draws a random call of `query` and runs it with its own copy
-/// of `state` (pools, worker); `run` returns the time of the call itself.
+/// of `state` (pools, workers); `run` returns the time of the call itself.
 async fn time_path<S, F, Fut>(
     query: &'static HotQuery,
     sample: &Arc<Sample>,

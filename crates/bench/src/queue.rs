@@ -49,7 +49,10 @@ pub(crate) async fn empty(db: &Db) -> Result<(), crmdb_store::Error> {
 
 /// Runs `statement` as a transaction of the login's own: `BEGIN`, the statement and
 /// `COMMIT` in one round trip.
-async fn alone(db: &Db, statement: Statement<'static>) -> Result<(), crmdb_store::Error> {
+pub(crate) async fn alone(
+    db: &Db,
+    statement: Statement<'static>,
+) -> Result<(), crmdb_store::Error> {
     let mut conn = db.begin_maintenance().await?;
     conn.defer(statement);
     conn.commit().await

@@ -19,7 +19,8 @@ pub struct QueryResult {
     pub overhead: f64,
     pub overhead_p50: f64,
     /// The same statement in a transaction as the application role under row-level
-    /// security, and as the pool's own role; `None` for `next_job`, which has no RLS path,
+    /// security, and as the pool's own role; `None` for the queries of no organization
+    /// (`next_job`, `session_lookup`, `next_webhook_delivery`), which have no RLS path,
     /// and for a login that row-level security applies to, which has no path without it.
     pub rls_p99_ms: Option<f64>,
     pub owner_p99_ms: Option<f64>,

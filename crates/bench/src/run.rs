@@ -1,5 +1,6 @@
-//! A benchmark run: the pools, the sample, the filled job queue, every hot query measured
-//! in catalog order, the three-statement write, and the database's size.
+//! A benchmark run: the pools, the sample, the benchmark's own sessions, jobs and webhook
+//! deliveries, every hot query measured in catalog order, the three-statement write, and
+//! the database's size.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use crate::call::entering;
 use crate::compound;
 use crate::measure::measure;
 use crate::sample::{organization_ids, Sample};
-use crate::{queue, Error, Progress, Report};
+use crate::{outbox, queue, sessions, Error, Progress, Report};
 
 /// How long, how hard and from which seed the benchmark runs.
 #[derive(Debug, Clone, Copy)]
@@ -32,17 +33,19 @@ pub struct Settings {
 /// Pool connections beyond one per client: headroom, so that no client waits for one.
 const SPARE_CONNECTIONS: usize = 2;
 
-/// Jobs queued per second of each client on each path that claims them: more than a client
-/// claims in a second, so the queue never runs dry during a run.
+/// Jobs (and webhook deliveries) queued per second of each client on each path that claims
+/// them: more than a client claims in a second, so the queue never runs dry during a run.
 const JOBS_PER_CLIENT_SECOND: u64 = 3000;
 /// The paths that claim jobs: through the data layer and raw.
 const CLAIMING_PATHS: u64 = 2;
 /// Jobs on top, for the clients' warm-up steps.
 const SPARE_JOBS: u64 = 1000;
-/// The most jobs the queue is filled with, whatever the duration and concurrency: the
-/// claim rate is bounded by the server, not by the number of clients, and an unbounded
-/// fill once queued 1.4 billion rows.
+/// The most jobs the queue (and deliveries the outbox) is filled with, whatever the
+/// duration and concurrency: the claim rate is bounded by the server, not by the number of
+/// clients, and an unbounded fill once queued 1.4 billion rows.
 pub(crate) const MAX_QUEUED_JOBS: u64 = 2_000_000;
+/// The most members signed in for the session look-up.
+const SIGNED_IN_MEMBERS: usize = 1000;
 /// The longest any statement of the benchmark may run: a bound on the server's work when
 /// the client dies, and far above any hot query's latency.
 const STATEMENT_TIMEOUT: &str = "60s";
@@ -61,10 +64,13 @@ pub async fn run(
     let db = Db::connect_with(config.clone(), connections)
         .await
         .map_err(Error::Connect)?;
+    let db = db.with_keyring(Arc::new(outbox::keyring()?));
     let raw = raw_pool(config, connections)?;
     let sees_past_rls = sees_past_rls(&db).await?;
     let mut rng = StdRng::seed_from_u64(settings.seed);
-    let sample = Arc::new(Sample::load(&db, &mut rng).await?);
+    let sample = Sample::load(&db, &mut rng).await?;
+    let signed_in = sessions::sign_in(&db, &sample.members(SIGNED_IN_MEMBERS)).await?;
+    let sample = Arc::new(sample.with_sessions(signed_in));
     let jobs = JOBS_PER_CLIENT_SECOND
         * settings.duration.as_secs()
         * u64::from(settings.concurrency)
@@ -72,6 +78,7 @@ pub async fn run(
         + SPARE_JOBS;
     let jobs = jobs.min(MAX_QUEUED_JOBS);
     queue::fill(&db, &sample.organization_ids(), jobs).await?;
+    outbox::fill(&db, &sample.organization_ids(), jobs).await?;
 
     let mut queries = Vec::new();
     for query in HOT_QUERIES {
@@ -79,6 +86,8 @@ pub async fn run(
         queries.push(measure(query, &db, &raw, &sample, settings, sees_past_rls).await?);
     }
     queue::empty(&db).await.map_err(Error::EmptyQueue)?;
+    outbox::empty(&db).await.map_err(Error::EmptyOutbox)?;
+    sessions::sign_out(&db).await.map_err(Error::SignOut)?;
     let compound = compound::measure(&db, &sample, settings).await?;
 
     let (organizations, leads, communications) = size(&db).await?;

@@ -1,7 +1,10 @@
 //! The ids the random parameters are drawn from: a random set of organizations with
 //! leads, and per organization its pipelines, stages, members, leads, search terms, AI
 //! sessions, event types, and where a new lead can go (a stage and tags) for the
-//! three-statement write.
+//! three-statement write; and the sessions the benchmark signed in.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use crmdb_store::hot::{HotQuery, HotQueryId};
@@ -14,6 +17,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::call::{entering, Call, Parameters};
+use crate::sessions::BenchSession;
 use crate::Error;
 
 /// Organizations whose ids, stages, members and leads the random parameters come from.
@@ -55,6 +59,8 @@ pub(crate) struct Sample {
     events_since: DateTime<Utc>,
     /// Thirty days before the newest template use.
     templates_since: DateTime<Utc>,
+    /// The sessions the benchmark signed in, for the session look-up.
+    sessions: Vec<Arc<BenchSession>>,
 }
 
 /// One organization's ids, each list in the order and length the benchmark draws from,
@@ -164,7 +170,23 @@ impl Sample {
             organizations,
             events_since: newest_event.unwrap_or(now) - chrono::Duration::days(7),
             templates_since: newest_use.unwrap_or(now) - chrono::Duration::days(30),
+            sessions: Vec::new(),
         })
+    }
+
+    /// Up to `limit` distinct members of the sampled organizations, for signing them in.
+    pub(crate) fn members(&self, limit: usize) -> Vec<Uuid> {
+        let members: BTreeSet<Uuid> = self
+            .organizations
+            .iter()
+            .flat_map(|o| o.members.iter().copied())
+            .collect();
+        members.into_iter().take(limit).collect()
+    }
+
+    /// The sample with the sessions the benchmark signed in.
+    pub(crate) fn with_sessions(self, sessions: Vec<Arc<BenchSession>>) -> Sample {
+        Sample { sessions, ..self }
     }
 
     /// The sampled organizations, for spreading the benchmark's jobs over them.
@@ -227,6 +249,15 @@ impl Sample {
                     .choose(rng)
                     .map(|t| Parameters::AnalyticsEvents(org.id, t.clone(), self.events_since)),
                 HotQueryId::NextJob => Some(Parameters::NextJob),
+                HotQueryId::SessionLookup => self
+                    .sessions
+                    .choose(rng)
+                    .map(|s| Parameters::SessionLookup(s.clone())),
+                HotQueryId::UnreadNotifications => org
+                    .members
+                    .choose(rng)
+                    .map(|m| Parameters::UnreadNotifications(org.id, *m)),
+                HotQueryId::NextWebhookDelivery => Some(Parameters::NextWebhookDelivery),
             };
             if let Some(parameters) = parameters {
                 return Ok(Call { query, parameters });

@@ -1,4 +1,4 @@
-//! The SQL of the schema catalog's eight hot queries, shared by the operations that run
+//! The SQL of the schema catalog's hot queries, shared by the operations that run
 //! them and by `crmdb bench`, which times the same text as raw SQL and checks its plan.
 //! Each names, in [`HOT_QUERIES`], the index it is meant to use.
 
@@ -110,10 +110,34 @@ pub const NEXT_JOB: &str = "UPDATE background_jobs AS j \
 pub const CLAIM_WEBHOOK_DELIVERY: &str =
     "SELECT * FROM claim_webhook_delivery(make_interval(secs => $1))";
 
+/// The statement `claim_webhook_delivery` runs, for checking its plan (`EXPLAIN` cannot
+/// look inside a function call) and for running it as a role that bypasses row-level
+/// security: leases the earliest due pending delivery of any organization for `$1` seconds
+/// (bounded to 1 second to 1 hour, as the function bounds its lease), skipping deliveries
+/// other workers hold.
+pub const NEXT_WEBHOOK_DELIVERY: &str = "UPDATE webhook_delivery_logs AS d \
+     SET next_retry_at = now() + least(greatest(make_interval(secs => $1), interval '1 second'), \
+                                       interval '1 hour') \
+     FROM (SELECT w.organization_id, w.id FROM webhook_delivery_logs AS w \
+           WHERE w.status = 'pending' AND w.next_retry_at <= now() \
+           ORDER BY w.next_retry_at \
+           LIMIT 1 FOR UPDATE SKIP LOCKED) AS next \
+     WHERE d.organization_id = next.organization_id AND d.id = next.id \
+     RETURNING d.*";
+
 /// A refresh token's live session, through the `SECURITY DEFINER` function that matches the
 /// token's SHA-256 (`$1`) without the application role reading any hash: run on every
 /// authenticated request that refreshes its access token.
 pub const SESSION_BY_TOKEN: &str = "SELECT * FROM session_by_token($1)";
+
+/// The statement `session_by_token` runs, for checking its plan (`EXPLAIN` cannot look
+/// inside a function call), under the column names the function returns. Same parameter
+/// as [`SESSION_BY_TOKEN`].
+pub const SESSION_BY_TOKEN_BODY: &str = "SELECT s.id AS session_id, s.user_id, s.expires_at \
+     FROM user_sessions AS s \
+     JOIN users AS u ON u.id = s.user_id \
+     WHERE s.refresh_token_hash = $1 \
+       AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active";
 
 /// The unread badge: how many notifications of one member are unread, counted from the
 /// partial index `idx_notifications_organization_id_user_id_created_at_unread` alone.
@@ -135,6 +159,9 @@ pub enum HotQueryId {
     AiSession,
     AnalyticsEvents,
     NextJob,
+    SessionLookup,
+    UnreadNotifications,
+    NextWebhookDelivery,
 }
 
 /// A hot query: its name in `crmdb bench`, its SQL, and the index its plan must use.
@@ -212,6 +239,27 @@ pub const HOT_QUERIES: &[HotQuery] = &[
         sql: NEXT_JOB,
         plan_sql: NEXT_JOB,
         index: "idx_background_jobs_queue_priority_run_at_queued",
+    },
+    HotQuery {
+        id: HotQueryId::SessionLookup,
+        name: "session_lookup",
+        sql: SESSION_BY_TOKEN,
+        plan_sql: SESSION_BY_TOKEN_BODY,
+        index: "uq_user_sessions_refresh_token_hash",
+    },
+    HotQuery {
+        id: HotQueryId::UnreadNotifications,
+        name: "unread_notifications",
+        sql: UNREAD_NOTIFICATIONS,
+        plan_sql: UNREAD_NOTIFICATIONS,
+        index: "idx_notifications_organization_id_user_id_created_at_unread",
+    },
+    HotQuery {
+        id: HotQueryId::NextWebhookDelivery,
+        name: "next_webhook_delivery",
+        sql: CLAIM_WEBHOOK_DELIVERY,
+        plan_sql: NEXT_WEBHOOK_DELIVERY,
+        index: "idx_webhook_delivery_logs_next_retry_at_pending",
     },
 ];
 

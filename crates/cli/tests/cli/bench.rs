@@ -47,7 +47,10 @@ async fn bench_reports_every_hot_query_in_json() {
             "template_performance",
             "ai_session",
             "analytics_events",
-            "next_job"
+            "next_job",
+            "session_lookup",
+            "unread_notifications",
+            "next_webhook_delivery"
         ]
     );
     for query in report["queries"].as_array().unwrap() {
@@ -68,6 +71,24 @@ async fn bench_reports_every_hot_query_in_json() {
             .unwrap()
     };
     assert_eq!(left, 0, "the benchmark removes its jobs");
+    let (subscriptions, sessions): (i64, i64) = {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&db.superuser_url())
+            .await
+            .unwrap();
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM webhook_subscriptions WHERE url LIKE '%.invalid/%'), \
+                    (SELECT count(*) FROM user_sessions WHERE user_agent LIKE 'crmdb-bench%')",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        (subscriptions, sessions),
+        (0, 0),
+        "the benchmark removes its webhook subscriptions (with their deliveries) and sessions"
+    );
 }
 
 #[test]
