@@ -66,7 +66,7 @@ pub(crate) struct Sample {
 /// One organization's ids, each list in the order and length the benchmark draws from,
 /// and the dates of its newest analytics event and template use. Read in a transaction
 /// that enters the organization, so that row-level security admits its rows to any login.
-const ORGANIZATION_SAMPLE: &str = "SELECT \
+const ORGANIZATION_SAMPLE: &str = "SELECT $1::uuid AS id, \
     ARRAY(SELECT DISTINCT pipeline_id FROM leads WHERE organization_id = $1 ORDER BY 1) \
         AS pipelines, \
     ARRAY(SELECT DISTINCT stage_id FROM leads \
@@ -89,35 +89,32 @@ const ORGANIZATION_SAMPLE: &str = "SELECT \
      ORDER BY id LIMIT 1) AS placement, \
     ARRAY(SELECT id FROM tags WHERE organization_id = $1 ORDER BY 1 LIMIT 20) AS tags";
 
-/// A row of [`ORGANIZATION_SAMPLE`].
+/// A row of [`ORGANIZATION_SAMPLE`]: the organization's sample, and the dates of its newest
+/// analytics event and template use.
 struct OrganizationRow {
-    pipelines: Vec<Uuid>,
-    stages: Vec<Uuid>,
-    members: Vec<Uuid>,
-    leads: Vec<Uuid>,
-    terms: Vec<String>,
-    sessions: Vec<String>,
-    event_types: Vec<String>,
+    sample: OrgSample,
     newest_event: Option<DateTime<Utc>>,
     newest_use: Option<DateTime<Utc>>,
-    placement: Option<Vec<Uuid>>,
-    tags: Vec<Uuid>,
 }
 
 impl FromRow for OrganizationRow {
     fn from_row(row: &Row) -> crmdb_store::Result<OrganizationRow> {
+        let placement: Option<Vec<Uuid>> = row.try_get("placement")?;
         Ok(OrganizationRow {
-            pipelines: row.try_get("pipelines")?,
-            stages: row.try_get("stages")?,
-            members: row.try_get("members")?,
-            leads: row.try_get("leads")?,
-            terms: row.try_get("terms")?,
-            sessions: row.try_get("sessions")?,
-            event_types: row.try_get("event_types")?,
+            sample: OrgSample {
+                id: row.try_get("id")?,
+                pipelines: row.try_get("pipelines")?,
+                stages: row.try_get("stages")?,
+                members: row.try_get("members")?,
+                leads: row.try_get("leads")?,
+                terms: row.try_get("terms")?,
+                sessions: row.try_get("sessions")?,
+                event_types: row.try_get("event_types")?,
+                placement: placement.and_then(|p| Some((*p.first()?, *p.get(1)?))),
+                tags: row.try_get("tags")?,
+            },
             newest_event: row.try_get("newest_event")?,
             newest_use: row.try_get("newest_use")?,
-            placement: row.try_get("placement")?,
-            tags: row.try_get("tags")?,
         })
     }
 }
@@ -143,23 +140,12 @@ impl Sample {
                 .bind(id)
                 .fetch_one(&mut conn)
                 .await?;
-            if row.pipelines.is_empty() {
+            if row.sample.pipelines.is_empty() {
                 continue;
             }
             newest_event = newest_event.max(row.newest_event);
             newest_use = newest_use.max(row.newest_use);
-            organizations.push(OrgSample {
-                id,
-                pipelines: row.pipelines,
-                stages: row.stages,
-                members: row.members,
-                leads: row.leads,
-                terms: row.terms,
-                sessions: row.sessions,
-                event_types: row.event_types,
-                placement: row.placement.and_then(|p| Some((*p.first()?, *p.get(1)?))),
-                tags: row.tags,
-            });
+            organizations.push(row.sample);
         }
         conn.rollback().await?;
         if organizations.is_empty() {
