@@ -53,6 +53,26 @@ fn header<'c>(claimed: &'c ClaimedDelivery, name: &str) -> &'c str {
         .unwrap_or_else(|| panic!("no {name} header"))
 }
 
+/// A subscription of `tenant`'s to every event.
+async fn subscribed_to_everything(tenant: &Tenant) -> Uuid {
+    tenant
+        .webhooks()
+        .create("https://hooks.example/x", &events(&["*"]), None)
+        .await
+        .unwrap()
+        .subscription
+        .id
+}
+
+/// Emits one event of the application's own, queued for every subscription that wants it.
+async fn emit_one(tenant: &Tenant) {
+    tenant
+        .webhooks()
+        .emit("deal.won", &json!({}))
+        .await
+        .unwrap();
+}
+
 async fn all_deliveries(tenant: &Tenant, subscription_id: Uuid) -> Vec<WebhookDelivery> {
     tenant
         .webhooks()
@@ -310,18 +330,8 @@ async fn only_the_subscriptions_that_want_an_event_get_it() {
 async fn failed_attempts_back_off_until_the_delivery_is_dead() {
     let f = fixture().await;
     let tenant = f.tenant_a();
-    let subscription = tenant
-        .webhooks()
-        .create("https://hooks.example/x", &events(&["*"]), None)
-        .await
-        .unwrap()
-        .subscription
-        .id;
-    tenant
-        .webhooks()
-        .emit("deal.won", &json!({}))
-        .await
-        .unwrap();
+    let subscription = subscribed_to_everything(&tenant).await;
+    emit_one(&tenant).await;
     let worker = f.worker_db.webhook_worker("w1");
     assert_invalid(worker.claim(Duration::ZERO).await, "lease");
     assert_invalid(worker.claim(Duration::from_secs(7200)).await, "lease");
@@ -382,11 +392,7 @@ async fn failed_attempts_back_off_until_the_delivery_is_dead() {
     assert_eq!((hook.failure_count, hook.is_active), (MAX_ATTEMPTS, true));
 
     // A success resets the count of failures in a row.
-    tenant
-        .webhooks()
-        .emit("deal.won", &json!({}))
-        .await
-        .unwrap();
+    emit_one(&tenant).await;
     let claimed = to_send(worker.claim(LEASE).await.unwrap());
     applied(
         worker
@@ -409,13 +415,7 @@ async fn failed_attempts_back_off_until_the_delivery_is_dead() {
 async fn a_subscription_failing_too_often_in_a_row_is_deactivated_and_its_deliveries_dropped() {
     let f = fixture().await;
     let tenant = f.tenant_a();
-    let subscription = tenant
-        .webhooks()
-        .create("https://hooks.example/x", &events(&["*"]), None)
-        .await
-        .unwrap()
-        .subscription
-        .id;
+    let subscription = subscribed_to_everything(&tenant).await;
     let deliveries = DEACTIVATE_AFTER_FAILURES / MAX_ATTEMPTS + 2;
     for n in 0..deliveries {
         tenant
@@ -520,18 +520,8 @@ async fn a_subscription_deactivated_or_deleted_after_the_event_gets_nothing() {
 async fn an_outcome_is_recorded_once_and_only_by_the_claim_that_holds_the_delivery() {
     let f = fixture().await;
     let tenant = f.tenant_a();
-    let subscription = tenant
-        .webhooks()
-        .create("https://hooks.example/x", &events(&["*"]), None)
-        .await
-        .unwrap()
-        .subscription
-        .id;
-    tenant
-        .webhooks()
-        .emit("deal.won", &json!({}))
-        .await
-        .unwrap();
+    let subscription = subscribed_to_everything(&tenant).await;
+    emit_one(&tenant).await;
     let worker = f.worker_db.webhook_worker("w1");
     let claimed = to_send(worker.claim(LEASE).await.unwrap());
     let done = applied(
@@ -566,11 +556,7 @@ async fn an_outcome_is_recorded_once_and_only_by_the_claim_that_holds_the_delive
     );
 
     // A failure recorded twice counts once.
-    tenant
-        .webhooks()
-        .emit("deal.won", &json!({}))
-        .await
-        .unwrap();
+    emit_one(&tenant).await;
     let claimed = to_send(worker.claim(LEASE).await.unwrap());
     let retried = applied(
         worker
@@ -609,11 +595,7 @@ async fn a_lease_that_ran_out_lets_another_worker_claim_and_the_old_claim_is_ref
         .create("https://hooks.example/x", &events(&["*"]), None)
         .await
         .unwrap();
-    tenant
-        .webhooks()
-        .emit("deal.won", &json!({}))
-        .await
-        .unwrap();
+    emit_one(&tenant).await;
     let first = f.worker_db.webhook_worker("w1");
     let second = f.worker_db.webhook_worker("w2");
     let old = to_send(first.claim(Duration::from_secs(1)).await.unwrap());
