@@ -693,6 +693,11 @@ impl Tenant {
         }
     }
 
+    /// The user this handle acts for, if any.
+    pub(crate) fn acting_user(&self) -> Option<Uuid> {
+        self.user_id
+    }
+
     /// The database this handle belongs to.
     pub fn db(&self) -> &Db {
         &self.db

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::Value as JsonValue;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use crate::db::{Tenant, TenantTx};
@@ -19,13 +20,19 @@ use crate::validate;
 pub const TEXT_MAX_CHARS: usize = 2000;
 
 /// The organization's lead field definitions as the rules [`check_values`] applies, in one
-/// JSON array (lead create reads the same aggregate as a column of its placement query).
-/// `$1` organization.
-const LEAD_RULES: &str = "SELECT coalesce(jsonb_agg(jsonb_build_object(\
-         'key', d.key, 'field_type', d.field_type, 'options', d.options, \
-         'is_required', d.is_required)), '[]'::jsonb) \
-     FROM custom_field_definitions AS d \
-     WHERE d.organization_id = $1 AND d.entity = 'lead'";
+/// JSON array: a scalar subquery of `$1` the organization. A literal, so statements that
+/// read the rules — [`check_lead_values`], and lead create as a column of its placement
+/// query — build on the one text with `concat!`.
+macro_rules! lead_rules {
+    () => {
+        "(SELECT coalesce(jsonb_agg(jsonb_build_object(\
+             'key', d.key, 'field_type', d.field_type, 'options', d.options, \
+             'is_required', d.is_required)), '[]'::jsonb) \
+          FROM custom_field_definitions AS d \
+          WHERE d.organization_id = $1 AND d.entity = 'lead')"
+    };
+}
+pub(crate) use lead_rules;
 
 /// A field to define on the organization's leads.
 #[derive(Debug, Clone)]
@@ -243,21 +250,16 @@ impl CustomFields {
     }
 }
 
-/// What a lead's custom field value must satisfy: one definition, as [`LEAD_RULES`] reads it.
+/// What a lead's custom field value must satisfy: one definition, as [`lead_rules!`] reads
+/// it. Read as `Json<Vec<FieldRule>>`, so stored definitions that do not decode are the
+/// driver's decoding error ([`Error::Database`]), a fault of the server's data, not of the
+/// caller's input.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct FieldRule {
     pub key: String,
     pub field_type: FieldType,
     pub options: Vec<String>,
     pub is_required: bool,
-}
-
-/// The rules in the JSON array [`LEAD_RULES`] returns.
-pub(crate) fn parse_rules(rules: JsonValue) -> Result<Vec<FieldRule>> {
-    serde_json::from_value(rules).map_err(|e| Error::InvalidInput {
-        field: Cow::Borrowed("custom_field_definitions"),
-        rule: Cow::Owned(format!("stored definitions do not decode: {e}")),
-    })
 }
 
 /// An invalid value of custom field `key`.
@@ -361,11 +363,11 @@ pub(crate) async fn check_lead_values(
     org: Uuid,
     values: &JsonValue,
 ) -> Result<()> {
-    let rules: JsonValue = query_scalar(LEAD_RULES)
+    let Json(rules): Json<Vec<FieldRule>> = query_scalar(concat!("SELECT ", lead_rules!()))
         .bind(org)
         .fetch_one(&mut **tx)
         .await?;
-    check_values(&parse_rules(rules)?, values)
+    check_values(&rules, values)
 }
 
 #[cfg(test)]
@@ -506,7 +508,7 @@ mod tests {
 
     #[test]
     fn rules_decode_from_the_aggregate() {
-        let decoded = parse_rules(json!([
+        let decoded: Vec<FieldRule> = serde_json::from_value(json!([
             {"key": "segment", "field_type": "select", "options": ["smb"], "is_required": true}
         ]))
         .unwrap();
@@ -514,7 +516,9 @@ mod tests {
             decoded,
             [rule("segment", FieldType::Select, &["smb"], true)]
         );
-        assert!(parse_rules(json!([])).unwrap().is_empty());
+        assert!(serde_json::from_value::<Vec<FieldRule>>(json!([]))
+            .unwrap()
+            .is_empty());
     }
 
     mod properties {

@@ -118,17 +118,25 @@ pub fn mentions(text: &str) -> Vec<Uuid> {
 }
 
 impl Notifications {
-    /// A page of `user_id`'s notifications, newest first, after `after` (the previous
+    /// The member whose inbox this handle reads: its acting user. A member's notifications
+    /// are theirs alone, so a handle acting for nobody reads no inbox.
+    fn reader(&self) -> Result<Uuid> {
+        self.tenant.acting_user().ok_or(Error::forbidden(
+            "notifications are read as the acting user",
+        ))
+    }
+
+    /// A page of the acting user's notifications, newest first, after `after` (the previous
     /// page's `next`), only the unread ones when `unread_only`; `limit` from 1 to
-    /// [`crate::ops::MAX_PAGE`].
-    #[tracing::instrument(name = "notifications.inbox", skip_all, fields(%user_id, unread_only))]
+    /// [`crate::ops::MAX_PAGE`]. Forbidden without an acting user.
+    #[tracing::instrument(name = "notifications.inbox", skip_all, fields(unread_only))]
     pub async fn inbox(
         &self,
-        user_id: Uuid,
         unread_only: bool,
         after: Option<InboxCursor>,
         limit: i64,
     ) -> Result<InboxPage> {
+        let user_id = self.reader()?;
         let limit = page_size(limit)?;
         // Two statements, not one with `($3 OR read_at IS NULL)`: only a literal
         // `read_at IS NULL` lets the planner use the partial index of unread rows.
@@ -163,10 +171,11 @@ impl Notifications {
         })
     }
 
-    /// How many of `user_id`'s notifications are unread (the badge), from the partial index
-    /// of unread rows ([`hot::UNREAD_NOTIFICATIONS`]).
-    #[tracing::instrument(name = "notifications.unread_count", skip_all, fields(%user_id))]
-    pub async fn unread_count(&self, user_id: Uuid) -> Result<i64> {
+    /// How many of the acting user's notifications are unread (the badge), from the partial
+    /// index of unread rows ([`hot::UNREAD_NOTIFICATIONS`]). Forbidden without an acting user.
+    #[tracing::instrument(name = "notifications.unread_count", skip_all)]
+    pub async fn unread_count(&self) -> Result<i64> {
+        let user_id = self.reader()?;
         query_scalar(hot::UNREAD_NOTIFICATIONS)
             .bind(self.tenant.organization_id())
             .bind(user_id)
@@ -174,10 +183,12 @@ impl Notifications {
             .await
     }
 
-    /// Marks one of `user_id`'s notifications read (again: it keeps its first `read_at`).
-    /// Another member's notification is "not found" like a missing one.
-    #[tracing::instrument(name = "notifications.mark_read", skip_all, fields(%user_id, %id))]
-    pub async fn mark_read(&self, user_id: Uuid, id: Uuid) -> Result<Notification> {
+    /// Marks one of the acting user's notifications read (again: it keeps its first
+    /// `read_at`). Another member's notification is "not found" like a missing one.
+    /// Forbidden without an acting user.
+    #[tracing::instrument(name = "notifications.mark_read", skip_all, fields(%id))]
+    pub async fn mark_read(&self, id: Uuid) -> Result<Notification> {
+        let user_id = self.reader()?;
         query_as(
             "UPDATE notifications SET read_at = coalesce(read_at, now()) \
              WHERE organization_id = $1 AND id = $2 AND user_id = $3 RETURNING *",
@@ -190,9 +201,11 @@ impl Notifications {
         .ok_or(Error::not_found(entity::NOTIFICATION))
     }
 
-    /// Marks every unread notification of `user_id` read; returns how many were unread.
-    #[tracing::instrument(name = "notifications.mark_all_read", skip_all, fields(%user_id))]
-    pub async fn mark_all_read(&self, user_id: Uuid) -> Result<u64> {
+    /// Marks every unread notification of the acting user read; returns how many were
+    /// unread. Forbidden without an acting user.
+    #[tracing::instrument(name = "notifications.mark_all_read", skip_all)]
+    pub async fn mark_all_read(&self) -> Result<u64> {
+        let user_id = self.reader()?;
         Ok(query(
             "UPDATE notifications SET read_at = now() \
              WHERE organization_id = $1 AND user_id = $2 AND read_at IS NULL",
@@ -206,9 +219,11 @@ impl Notifications {
 
     /// Notifies the assignee of every open task due from `now` to `now + window` that was not
     /// notified for that assignee and due time yet (a rescheduled or reassigned task is
-    /// notified again); returns how many notifications were created. Idempotent, and safe to
-    /// run from several workers at once: the runs of one organization take turns, and each
-    /// sees what the one before it created.
+    /// notified again); returns how many notifications were created. As with every
+    /// notification, only an active member is notified: a suspended assignee is skipped, and
+    /// notified by a run after their reactivation while the task is still in its window.
+    /// Idempotent, and safe to run from several workers at once: the runs of one
+    /// organization take turns, and each sees what the one before it created.
     #[tracing::instrument(name = "notifications.notify_due_tasks", skip_all)]
     pub async fn notify_due_tasks(&self, now: DateTime<Utc>, window: Duration) -> Result<u64> {
         if window <= Duration::zero() {
@@ -231,8 +246,10 @@ impl Notifications {
                      SELECT t.organization_id, t.assigned_user_id, $4, 'Task due', t.title, \
                             jsonb_build_object('task_id', t.id, 'due_at', t.due_at) \
                      FROM tasks AS t \
+                     JOIN organization_members AS m \
+                       ON m.organization_id = t.organization_id \
+                      AND m.user_id = t.assigned_user_id AND m.status = 'active' \
                      WHERE t.organization_id = $1 AND t.completed_at IS NULL \
-                       AND t.assigned_user_id IS NOT NULL \
                        AND t.due_at >= $2 AND t.due_at <= $3 \
                        AND NOT EXISTS ( \
                            SELECT 1 FROM notifications AS n \

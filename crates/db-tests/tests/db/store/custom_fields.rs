@@ -3,7 +3,7 @@
 use crmdb_store::models::FieldType;
 use crmdb_store::ops::custom_fields::{CustomFieldChanges, NewCustomField};
 use crmdb_store::ops::leads::{LeadChanges, NewLead};
-use crmdb_store::Tenant;
+use crmdb_store::{Error, Tenant};
 use serde_json::json;
 
 use super::{assert_conflict, assert_invalid, assert_not_found, fixture};
@@ -362,4 +362,38 @@ async fn definitions_are_isolated_between_organizations() {
         .unwrap();
 
     assert_eq!(b.custom_fields().list().await.unwrap(), b_before);
+}
+
+#[tokio::test]
+async fn a_stored_definition_that_does_not_decode_is_not_the_callers_fault() {
+    let f = fixture().await;
+    let leads = f.tenant_a().leads();
+    let lead = leads.create(&NewLead::named("Ana")).await.unwrap();
+    // Options the schema allows (a JSON array) but no choice field has: numbers.
+    sqlx::query(
+        "INSERT INTO custom_field_definitions (organization_id, key, label, field_type, options) \
+         VALUES ($1, 'segment', 'Segment', 'select', '[1, 2]')",
+    )
+    .bind(f.a.id())
+    .execute(&mut f.test_db.superuser_connect().await)
+    .await
+    .unwrap();
+    let created = leads.create(&NewLead::named("Bia")).await;
+    let updated = leads
+        .update(
+            lead.id,
+            &LeadChanges {
+                custom_fields: Some(json!({})),
+                ..LeadChanges::default()
+            },
+        )
+        .await;
+    for result in [created.map(|_| ()), updated.map(|_| ())] {
+        assert!(matches!(result, Err(Error::Database(_))), "{result:?}");
+    }
+    // Moving a lead reads no rules, so it is unaffected.
+    leads
+        .move_to_stage(lead.id, f.a.stages[1].id)
+        .await
+        .unwrap();
 }

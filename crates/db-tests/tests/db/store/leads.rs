@@ -5,8 +5,11 @@ use std::collections::HashSet;
 use crmdb_store::models::{FieldType, LeadSource, LeadStatus, MemberRole};
 use crmdb_store::ops::custom_fields::NewCustomField;
 use crmdb_store::ops::leads::{LeadChanges, NewLead};
+use crmdb_store::ops::notifications::LEAD_ASSIGNED;
+use crmdb_store::Tenant;
 use rust_decimal::Decimal;
 use sqlx::Row;
+use uuid::Uuid;
 
 use super::{assert_invalid, assert_not_found, fixture};
 
@@ -456,4 +459,72 @@ async fn my_leads_are_the_assigned_ones_most_recently_updated_first() {
     assert_eq!(listed, [mine[0], mine[2]]);
     assert_eq!(leads.my_leads(f.a.agent, 1).await.unwrap().len(), 1);
     assert_invalid(leads.my_leads(f.a.agent, 201).await, "limit");
+}
+
+/// Assigns `lead_id` to `assignee` while another transaction has it assigned to `meanwhile`
+/// and not committed yet, committing that one once the assignment waits for the lead's row.
+async fn assign_behind(f: &super::Fixture, lead_id: Uuid, meanwhile: Uuid, assignee: Uuid) {
+    let tenant = f.tenant_a();
+    let leads = tenant.leads();
+    let mut first = tenant.begin().await.unwrap();
+    crmdb_store::sql::query(
+        "UPDATE leads SET assigned_user_id = $3 WHERE organization_id = $1 AND id = $2",
+    )
+    .bind(f.a.id())
+    .bind(lead_id)
+    .bind(meanwhile)
+    .execute(&mut *first)
+    .await
+    .unwrap();
+    let (assigned, ()) = tokio::join!(leads.assign(lead_id, Some(assignee)), async {
+        let mut watcher = f.test_db.connect().await;
+        for _ in 0..200 {
+            let waiting: i64 =
+                sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                    .fetch_one(&mut watcher)
+                    .await
+                    .unwrap();
+            if waiting > 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        first.commit().await.unwrap();
+    });
+    assert_eq!(assigned.unwrap().assigned_user_id, Some(assignee));
+}
+
+/// How many `lead.assigned` notifications `user_id` has for `lead_id`.
+async fn assigned_notices(tenant: &Tenant, user_id: Uuid, lead_id: Uuid) -> usize {
+    tenant
+        .acting_as(user_id)
+        .notifications()
+        .inbox(false, None, 200)
+        .await
+        .unwrap()
+        .notifications
+        .iter()
+        .filter(|n| n.r#type == LEAD_ASSIGNED && n.payload["lead_id"] == lead_id.to_string())
+        .count()
+}
+
+#[tokio::test]
+async fn an_assignment_behind_another_sees_its_assignee() {
+    let f = fixture().await;
+    let tenant = f.tenant_a();
+    // Behind an assignment of the same member: no news, not a second notification.
+    let lead = tenant.leads().create(&NewLead::named("Ana")).await.unwrap();
+    assign_behind(&f, lead.id, f.a.agent, f.a.agent).await;
+    assert_eq!(assigned_notices(&tenant, f.a.agent, lead.id).await, 0);
+
+    // Behind an assignment to someone else: the member is the new assignee again, and told.
+    let lead = tenant.leads().create(&NewLead::named("Bia")).await.unwrap();
+    tenant
+        .leads()
+        .assign(lead.id, Some(f.a.agent))
+        .await
+        .unwrap();
+    assert_eq!(assigned_notices(&tenant, f.a.agent, lead.id).await, 1);
+    assign_behind(&f, lead.id, f.a.owner, f.a.agent).await;
+    assert_eq!(assigned_notices(&tenant, f.a.agent, lead.id).await, 2);
 }

@@ -8,17 +8,18 @@ use crmdb_store::ops::leads::NewLead;
 use crmdb_store::ops::notifications::{LEAD_ASSIGNED, NOTE_MENTION, TASK_DUE};
 use crmdb_store::ops::tasks::{NewTask, TaskChanges};
 use crmdb_store::sql::query_scalar;
-use crmdb_store::Tenant;
+use crmdb_store::{Error, Tenant};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{assert_invalid, assert_not_found, fixture};
+use super::{assert_forbidden, assert_invalid, assert_not_found, fixture};
 
-/// Every notification of `user_id`, newest first.
+/// Every notification of `user_id`, newest first, read as that member.
 async fn all_of(tenant: &Tenant, user_id: Uuid) -> Vec<Notification> {
     tenant
+        .acting_as(user_id)
         .notifications()
-        .inbox(user_id, false, None, 200)
+        .inbox(false, None, 200)
         .await
         .unwrap()
         .notifications
@@ -123,7 +124,7 @@ async fn a_mention_in_a_note_notifies_each_mentioned_member_once() {
 async fn the_inbox_pages_counts_and_marks_read() {
     let f = fixture().await;
     let tenant = f.tenant_a();
-    let notifications = tenant.notifications();
+    let notifications = tenant.acting_as(f.a.agent).notifications();
     for name in ["L1", "L2", "L3", "L4", "L5"] {
         let lead = tenant.leads().create(&NewLead::named(name)).await.unwrap();
         tenant
@@ -135,10 +136,7 @@ async fn the_inbox_pages_counts_and_marks_read() {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = notifications
-            .inbox(f.a.agent, false, after, 2)
-            .await
-            .unwrap();
+        let page = notifications.inbox(false, after, 2).await.unwrap();
         assert!(page.notifications.len() <= 2);
         seen.extend(page.notifications.iter().map(|n| n.body.clone().unwrap()));
         match page.next {
@@ -151,48 +149,40 @@ async fn the_inbox_pages_counts_and_marks_read() {
         ["L5", "L4", "L3", "L2", "L1"],
         "newest first, every one once"
     );
-    assert_eq!(notifications.unread_count(f.a.agent).await.unwrap(), 5);
+    assert_eq!(notifications.unread_count().await.unwrap(), 5);
 
     let newest = all_of(&tenant, f.a.agent).await[0].clone();
-    let read = notifications.mark_read(f.a.agent, newest.id).await.unwrap();
+    let read = notifications.mark_read(newest.id).await.unwrap();
     let read_at = read.read_at.expect("read");
-    let again = notifications.mark_read(f.a.agent, newest.id).await.unwrap();
+    let again = notifications.mark_read(newest.id).await.unwrap();
     assert_eq!(again.read_at, Some(read_at), "keeps the first read time");
-    assert_eq!(notifications.unread_count(f.a.agent).await.unwrap(), 4);
-    let unread = notifications
-        .inbox(f.a.agent, true, None, 10)
-        .await
-        .unwrap();
+    assert_eq!(notifications.unread_count().await.unwrap(), 4);
+    let unread = notifications.inbox(true, None, 10).await.unwrap();
     assert_eq!(unread.notifications.len(), 4);
     assert!(unread.notifications.iter().all(|n| n.id != newest.id));
     assert!(unread.next.is_none());
 
     // Another member of the same organization cannot mark mine read.
     let oldest = unread.notifications.last().unwrap().id;
+    let owner = tenant.acting_as(f.a.owner).notifications();
+    assert_not_found(owner.mark_read(oldest).await, "notification");
+    assert_eq!(owner.mark_all_read().await.unwrap(), 0);
+    assert_eq!(notifications.unread_count().await.unwrap(), 4);
     assert_not_found(
-        notifications.mark_read(f.a.owner, oldest).await,
-        "notification",
-    );
-    assert_eq!(notifications.mark_all_read(f.a.owner).await.unwrap(), 0);
-    assert_eq!(notifications.unread_count(f.a.agent).await.unwrap(), 4);
-    assert_not_found(
-        notifications.mark_read(f.a.agent, Uuid::now_v7()).await,
+        notifications.mark_read(Uuid::now_v7()).await,
         "notification",
     );
 
-    assert_eq!(notifications.mark_all_read(f.a.agent).await.unwrap(), 4);
-    assert_eq!(notifications.mark_all_read(f.a.agent).await.unwrap(), 0);
-    assert_eq!(notifications.unread_count(f.a.agent).await.unwrap(), 0);
+    assert_eq!(notifications.mark_all_read().await.unwrap(), 4);
+    assert_eq!(notifications.mark_all_read().await.unwrap(), 0);
+    assert_eq!(notifications.unread_count().await.unwrap(), 0);
     assert!(notifications
-        .inbox(f.a.agent, true, None, 10)
+        .inbox(true, None, 10)
         .await
         .unwrap()
         .notifications
         .is_empty());
-    assert_invalid(
-        notifications.inbox(f.a.agent, false, None, 0).await,
-        "limit",
-    );
+    assert_invalid(notifications.inbox(false, None, 0).await, "limit");
 }
 
 #[tokio::test]
@@ -342,12 +332,15 @@ async fn a_handle_cannot_read_or_mark_another_organizations_notifications() {
     assert_eq!(b_before.len(), 1);
     let target = b_before[0].id;
 
-    let attacker = a.notifications();
+    // Through A's handle, acting as B's member or as A's own.
     assert!(all_of(&a, f.b.agent).await.is_empty());
-    assert_eq!(attacker.unread_count(f.b.agent).await.unwrap(), 0);
-    assert_not_found(attacker.mark_read(f.b.agent, target).await, "notification");
-    assert_not_found(attacker.mark_read(f.a.agent, target).await, "notification");
-    assert_eq!(attacker.mark_all_read(f.b.agent).await.unwrap(), 0);
+    for acting in [f.b.agent, f.a.agent] {
+        let attacker = a.acting_as(acting).notifications();
+        assert_eq!(attacker.unread_count().await.unwrap(), 0);
+        assert_not_found(attacker.mark_read(target).await, "notification");
+        assert_eq!(attacker.mark_all_read().await.unwrap(), 0);
+    }
+    let attacker = a.notifications();
     // A's due-task run does not reach B's tasks.
     b.tasks()
         .create(&NewTask {
@@ -372,7 +365,14 @@ async fn a_handle_cannot_read_or_mark_another_organizations_notifications() {
         .unwrap();
 
     assert_eq!(all_of(&b, f.b.agent).await, b_before);
-    assert_eq!(b.notifications().unread_count(f.b.agent).await.unwrap(), 1);
+    assert_eq!(
+        b.acting_as(f.b.agent)
+            .notifications()
+            .unread_count()
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -400,4 +400,108 @@ async fn the_unread_count_uses_the_partial_index_of_unread_rows() {
             .contains("idx_notifications_organization_id_user_id_created_at_unread"),
         "{plan}"
     );
+}
+
+#[tokio::test]
+async fn a_member_reads_and_marks_only_their_own_notifications() {
+    let f = fixture().await;
+    let (a, b) = (f.tenant_a(), f.tenant_b());
+    for (tenant, assignee) in [(&a, f.a.owner), (&b, f.b.owner)] {
+        let lead = tenant.leads().create(&NewLead::named("Ana")).await.unwrap();
+        tenant
+            .leads()
+            .assign(lead.id, Some(assignee))
+            .await
+            .unwrap();
+    }
+    let owners = all_of(&a, f.a.owner).await;
+    assert_eq!(owners.len(), 1);
+    let b_before = all_of(&b, f.b.owner).await;
+
+    // A's agent, acting as themselves, sees an empty inbox and cannot touch the owner's.
+    let attacker = a.acting_as(f.a.agent).notifications();
+    assert!(attacker
+        .inbox(false, None, 200)
+        .await
+        .unwrap()
+        .notifications
+        .is_empty());
+    assert!(attacker
+        .inbox(true, None, 200)
+        .await
+        .unwrap()
+        .notifications
+        .is_empty());
+    assert_eq!(attacker.unread_count().await.unwrap(), 0);
+    assert_not_found(attacker.mark_read(owners[0].id).await, "notification");
+    assert_not_found(attacker.mark_read(b_before[0].id).await, "notification");
+    assert_eq!(attacker.mark_all_read().await.unwrap(), 0);
+    assert_eq!(
+        all_of(&a, f.a.owner).await,
+        owners,
+        "the owner's stay unread"
+    );
+    assert_eq!(all_of(&b, f.b.owner).await, b_before);
+
+    // A handle acting for nobody reads no inbox at all.
+    let nobody = a.notifications();
+    assert_forbidden(nobody.inbox(false, None, 10).await);
+    assert_forbidden(nobody.unread_count().await);
+    assert_forbidden(nobody.mark_read(owners[0].id).await);
+    assert_forbidden(nobody.mark_all_read().await);
+    match nobody.unread_count().await {
+        Err(Error::Forbidden { why }) => {
+            assert_eq!(why, "notifications are read as the acting user")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(all_of(&a, f.a.owner).await, owners);
+}
+
+#[tokio::test]
+async fn a_suspended_assignee_is_not_notified_of_due_tasks() {
+    let f = fixture().await;
+    let tenant = f.tenant_a();
+    let now = Utc::now();
+    tenant
+        .tasks()
+        .create(&NewTask {
+            assigned_user_id: Some(f.a.agent),
+            due_at: Some(now + Duration::minutes(10)),
+            ..NewTask::titled("Ligar")
+        })
+        .await
+        .unwrap();
+    let set_status = async |status: &str| {
+        let changed = sqlx::query(
+            "UPDATE organization_members SET status = $3 \
+             WHERE organization_id = $1 AND user_id = $2",
+        )
+        .bind(f.a.id())
+        .bind(f.a.agent)
+        .bind(status)
+        .execute(&mut f.test_db.superuser_connect().await)
+        .await
+        .unwrap();
+        assert_eq!(changed.rows_affected(), 1);
+    };
+    set_status("suspended").await;
+    let notifications = tenant.notifications();
+    assert_eq!(
+        notifications
+            .notify_due_tasks(now, Duration::hours(1))
+            .await
+            .unwrap(),
+        0
+    );
+    // Reactivated while the task is still due, they are told.
+    set_status("active").await;
+    assert_eq!(
+        notifications
+            .notify_due_tasks(now, Duration::hours(1))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(all_of(&tenant, f.a.agent).await.len(), 1);
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde_json::Value as JsonValue;
+use tokio_postgres::types::Json;
 use uuid::Uuid;
 
 use super::Leads;
@@ -298,12 +299,17 @@ impl Leads {
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                // The subquery reads the statement's snapshot: the assignee before the update.
+                // The row is locked before it is read, so `previous_assignee` is the last
+                // committed assignee, not the statement's snapshot: of two assignments at
+                // once, the second sees the first's assignee and neither misses nor repeats
+                // a notification.
                 let rows = query(
-                    "UPDATE leads SET assigned_user_id = $3 \
-                     WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
-                     RETURNING *, (SELECT p.assigned_user_id FROM leads AS p \
-                                   WHERE p.organization_id = $1 AND p.id = $2) AS previous_assignee",
+                    "UPDATE leads AS l SET assigned_user_id = $3 \
+                     FROM (SELECT id, assigned_user_id FROM leads \
+                           WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL \
+                           FOR UPDATE) AS p \
+                     WHERE l.organization_id = $1 AND l.id = p.id \
+                     RETURNING l.*, p.assigned_user_id AS previous_assignee",
                 )
                 .bind(org)
                 .bind(id)
@@ -351,32 +357,26 @@ async fn placement_and_rules(
     pipeline_id: Option<Uuid>,
     stage_id: Option<Uuid>,
 ) -> Result<(Uuid, Uuid, Vec<FieldRule>)> {
-    let (pipeline_id, stage_id, rules) =
-        placement_with(tx, org, pipeline_id, stage_id, true).await?;
-    Ok((pipeline_id, stage_id, custom_fields::parse_rules(rules)?))
+    placement_with(tx, org, pipeline_id, stage_id, true).await
 }
 
-/// The placement, and the custom field rules as a JSON array when `with_rules` (`[]`
-/// otherwise).
+/// The placement, and the custom field rules when `with_rules` (none otherwise).
 async fn placement_with(
     tx: &mut TenantTx,
     org: Uuid,
     pipeline_id: Option<Uuid>,
     stage_id: Option<Uuid>,
     with_rules: bool,
-) -> Result<(Uuid, Uuid, JsonValue)> {
-    let found: Option<(Uuid, Uuid, JsonValue)> = match stage_id {
+) -> Result<(Uuid, Uuid, Vec<FieldRule>)> {
+    let found: Option<(Uuid, Uuid, Json<Vec<FieldRule>>)> = match stage_id {
         Some(stage_id) => {
-            query_as(
-                "SELECT pipeline_id, id, \
-                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
-                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
-                          'is_required', d.is_required)), '[]'::jsonb) \
-                      FROM custom_field_definitions AS d \
-                      WHERE $4 AND d.organization_id = $1 AND d.entity = 'lead') \
+            query_as(concat!(
+                "SELECT pipeline_id, id, CASE WHEN $4 THEN ",
+                custom_fields::lead_rules!(),
+                " ELSE '[]'::jsonb END \
                  FROM pipeline_stages \
                  WHERE organization_id = $1 AND id = $2 AND ($3::uuid IS NULL OR pipeline_id = $3)",
-            )
+            ))
             .bind(org)
             .bind(stage_id)
             .bind(pipeline_id)
@@ -385,19 +385,16 @@ async fn placement_with(
             .await?
         }
         None => {
-            query_as(
-                "SELECT s.pipeline_id, s.id, \
-                     (SELECT coalesce(jsonb_agg(jsonb_build_object(\
-                          'key', d.key, 'field_type', d.field_type, 'options', d.options, \
-                          'is_required', d.is_required)), '[]'::jsonb) \
-                      FROM custom_field_definitions AS d \
-                      WHERE $3 AND d.organization_id = $1 AND d.entity = 'lead') \
+            query_as(concat!(
+                "SELECT s.pipeline_id, s.id, CASE WHEN $3 THEN ",
+                custom_fields::lead_rules!(),
+                " ELSE '[]'::jsonb END \
                  FROM pipelines AS p \
                  JOIN pipeline_stages AS s \
                    ON s.organization_id = p.organization_id AND s.pipeline_id = p.id \
                  WHERE p.organization_id = $1 AND (p.id = $2 OR ($2::uuid IS NULL AND p.is_default)) \
                  ORDER BY s.stage_order LIMIT 1",
-            )
+            ))
             .bind(org)
             .bind(pipeline_id)
             .bind(with_rules)
@@ -405,9 +402,11 @@ async fn placement_with(
             .await?
         }
     };
-    found.ok_or(if stage_id.is_some() {
-        Error::not_found(entity::STAGE)
-    } else {
-        Error::not_found(entity::PIPELINE)
-    })
+    found
+        .map(|(pipeline_id, stage_id, Json(rules))| (pipeline_id, stage_id, rules))
+        .ok_or(if stage_id.is_some() {
+            Error::not_found(entity::STAGE)
+        } else {
+            Error::not_found(entity::PIPELINE)
+        })
 }
