@@ -189,7 +189,11 @@ impl Call {
                     .ok_or(Error::SessionGone)?;
             }
             Parameters::UnreadNotifications(_, user) => {
-                tenant().notifications().unread_count(*user).await?;
+                tenant()
+                    .acting_as(*user)
+                    .notifications()
+                    .unread_count()
+                    .await?;
             }
             Parameters::NextWebhookDelivery => match workers.webhooks.claim(LEASE).await? {
                 Some(Claim::Deliver(claimed)) if claimed.delivery.event_type == BENCH_EVENT => {}
