@@ -1,7 +1,9 @@
 //! Provider routes: which organization (and which of its config rows) owns a provider
 //! account (a WhatsApp phone number id, a Stripe customer, a Twilio account), so that an
 //! inbound webhook, which names only the account, reaches its organization. An account is
-//! routed to one organization at most across the whole database.
+//! routed to one organization at most across the whole database. Stripe customers are not
+//! managed here: billing's `link_customer` routes one only together with the subscription
+//! it pays for, so an organization cannot claim another's customer (and its events).
 
 use uuid::Uuid;
 
@@ -92,11 +94,25 @@ pub(crate) async fn route(
     })
 }
 
+/// `provider`, refused when it is Stripe: a Stripe customer's route decides which
+/// organization its subscription and invoices land in, so only billing's `link_customer`
+/// makes one.
+fn managed_here(provider: RouteProvider) -> Result<RouteProvider> {
+    if provider == RouteProvider::Stripe {
+        return Err(Error::invalid(
+            "provider",
+            "Stripe customers are routed by billing's link_customer only",
+        ));
+    }
+    Ok(provider)
+}
+
 impl ProviderRoutes {
     /// Routes the account `external_account_id` of `provider` to this organization and its
     /// config row `config_id`. Registering an account this organization already routes
     /// points it at `config_id` (a retried registration succeeds); an account routed to
-    /// another organization is a conflict on `pk_provider_routes`.
+    /// another organization is a conflict on `pk_provider_routes`. Stripe is refused
+    /// (invalid `provider`): see the module's docs.
     #[tracing::instrument(name = "provider_routes.register", skip_all, fields(%provider))]
     pub async fn register(
         &self,
@@ -104,6 +120,7 @@ impl ProviderRoutes {
         external_account_id: &str,
         config_id: Option<Uuid>,
     ) -> Result<ProviderRoute> {
+        let provider = managed_here(provider)?;
         let external_account_id = validate::required("external_account_id", external_account_id)?;
         let org = self.tenant.organization_id();
         self.tenant
@@ -126,7 +143,8 @@ impl ProviderRoutes {
             .await
     }
 
-    /// Points a route of this organization at another config row (or none).
+    /// Points a route of this organization at another config row (or none); Stripe is
+    /// refused (invalid `provider`).
     #[tracing::instrument(name = "provider_routes.repoint", skip_all, fields(%provider))]
     pub async fn repoint(
         &self,
@@ -134,6 +152,7 @@ impl ProviderRoutes {
         external_account_id: &str,
         config_id: Option<Uuid>,
     ) -> Result<ProviderRoute> {
+        let provider = managed_here(provider)?;
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
@@ -156,9 +175,10 @@ impl ProviderRoutes {
     }
 
     /// Removes a route of this organization: the account's webhooks reach no one until it
-    /// is registered again.
+    /// is registered again. Stripe is refused (invalid `provider`).
     #[tracing::instrument(name = "provider_routes.remove", skip_all, fields(%provider))]
     pub async fn remove(&self, provider: RouteProvider, external_account_id: &str) -> Result<()> {
+        let provider = managed_here(provider)?;
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {

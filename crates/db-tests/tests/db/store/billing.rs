@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use crmdb_store::models::{InvoiceStatus, SubscriptionStatus};
+use crmdb_store::models::{InvoiceStatus, RouteProvider, SubscriptionStatus};
 use crmdb_store::ops::audit::AuditFilter;
 use crmdb_store::ops::billing::{
-    CancelAt, Limit, Outcome, Quota, Recorded, StripeInvoice, StripeWorker,
+    CancelAt, Limit, Outcome, Quota, Recorded, StripeWorker, MAX_TRIAL_DAYS,
 };
 use crmdb_store::ops::leads::NewLead;
 use crmdb_store::{sql, Tenant};
@@ -83,27 +83,6 @@ fn invoice_event(
             "status_transitions": {"finalized_at": created, "paid_at": null}
         }}
     })
-}
-
-/// Gives the subscription `id` the Stripe id `stripe_subscription_id`, as Stripe's first
-/// event about it would (through the tenant's own-SQL transaction: the table forces
-/// row-level security even on its owner).
-async fn name_stripe_subscription(tenant: &Tenant, id: Uuid, stripe_subscription_id: &str) {
-    let org = tenant.organization_id();
-    tenant
-        .transaction(async |tx| {
-            sql::query(
-                "UPDATE subscriptions SET stripe_subscription_id = $3 \
-                 WHERE organization_id = $1 AND id = $2",
-            )
-            .bind(org)
-            .bind(id)
-            .bind(stripe_subscription_id)
-            .execute(&mut **tx)
-            .await
-        })
-        .await
-        .unwrap();
 }
 
 /// The billing actions of the organization's audit log, oldest first.
@@ -180,12 +159,27 @@ async fn the_plan_catalogue_lists_plans_on_sale_and_finds_one_by_code() {
 }
 
 #[tokio::test]
-async fn a_subscription_starts_as_a_trial_is_linked_moves_through_statuses_and_is_canceled() {
+async fn a_subscription_starts_as_the_one_trial_is_linked_and_is_canceled() {
     let f = billing_fixture().await;
     let billing = f.tenant_a().billing();
     assert_not_found(billing.current().await, "subscription");
     assert_invalid(
         billing.start_trial("starter", Utc::now()).await,
+        "trial_ends_at",
+    );
+    assert_invalid(
+        billing
+            .start_trial(
+                "enterprise",
+                Utc::now() + chrono::Duration::days(MAX_TRIAL_DAYS) + chrono::Duration::hours(1),
+            )
+            .await,
+        "trial_ends_at",
+    );
+    assert_invalid(
+        billing
+            .start_trial("enterprise", Utc::now() + chrono::Duration::days(3650))
+            .await,
         "trial_ends_at",
     );
     assert_not_found(billing.start_trial("platinum", in_a_month()).await, "plan");
@@ -222,82 +216,27 @@ async fn a_subscription_starts_as_a_trial_is_linked_moves_through_statuses_and_i
     .unwrap();
     assert_eq!(route.0, f.a.id());
 
-    // Transitions.
-    let active = billing
-        .set_status(trial.id, SubscriptionStatus::Active)
-        .await
-        .unwrap();
-    assert_eq!(active.status, SubscriptionStatus::Active);
-    assert_eq!(
-        billing
-            .set_status(trial.id, SubscriptionStatus::Active)
-            .await
-            .unwrap(),
-        active,
-        "the same status again changes nothing"
-    );
-    assert_invalid(
-        billing
-            .set_status(trial.id, SubscriptionStatus::Trialing)
-            .await,
-        "status",
-    );
-    billing
-        .set_status(trial.id, SubscriptionStatus::PastDue)
-        .await
-        .unwrap();
-    billing
-        .set_status(trial.id, SubscriptionStatus::Active)
-        .await
-        .unwrap();
-    assert_not_found(
-        billing
-            .set_status(Uuid::now_v7(), SubscriptionStatus::Active)
-            .await,
-        "subscription",
-    );
-
     // Cancellation, at the period's end, then now; canceled is final.
     let at_end = billing.cancel(trial.id, CancelAt::PeriodEnd).await.unwrap();
     assert!(at_end.cancel_at_period_end);
-    assert_eq!(at_end.status, SubscriptionStatus::Active);
+    assert_eq!(at_end.status, SubscriptionStatus::Trialing);
     let canceled = billing.cancel(trial.id, CancelAt::Now).await.unwrap();
     assert_eq!(canceled.status, SubscriptionStatus::Canceled);
     assert!(canceled.canceled_at.is_some());
     assert_not_found(billing.current().await, "subscription");
-    assert_invalid(
-        billing
-            .set_status(trial.id, SubscriptionStatus::Active)
-            .await,
-        "status",
-    );
     assert_invalid(billing.cancel(trial.id, CancelAt::Now).await, "status");
     assert_eq!(billing.subscription(trial.id).await.unwrap(), canceled);
 
-    // The live slot is free again; the customer stays routed to A.
-    let again = billing.start_trial("pro", in_a_month()).await.unwrap();
-    assert_eq!(
-        billing
-            .link_customer("cus_Alpha1")
-            .await
-            .unwrap()
-            .stripe_customer_id
-            .as_deref(),
-        Some("cus_Alpha1")
-    );
-    assert_eq!(billing.current().await.unwrap().id, again.id);
+    // One trial per organization: a second, after the first was canceled, is refused.
+    assert_forbidden(billing.start_trial("pro", in_a_month()).await);
+    assert_not_found(billing.current().await, "subscription");
     assert_eq!(
         audited(&f.tenant_a()).await,
         [
             "subscription.started",
             "subscription.customer_linked",
-            "subscription.status_changed",
-            "subscription.status_changed",
-            "subscription.status_changed",
             "subscription.canceled",
             "subscription.canceled",
-            "subscription.started",
-            "subscription.customer_linked",
         ],
         "every change of billing state, and no refused one"
     );
@@ -366,54 +305,116 @@ async fn usage_counts_against_the_live_plan_or_the_free_one() {
     billing.check(Limit::Seats, 1_000_000).await.unwrap();
     assert_forbidden(billing.check(Limit::WhatsappNumbers, 11).await);
     tenant.leads().get(lead.id).await.unwrap();
+
+    // The trial's end passes before Stripe reports anything: the free plan applies again.
+    let trial = billing.current().await.unwrap();
+    let org = tenant.organization_id();
+    tenant
+        .transaction(async |tx| {
+            sql::query(
+                "UPDATE subscriptions SET trial_ends_at = now() - interval '1 second' \
+                 WHERE organization_id = $1 AND id = $2",
+            )
+            .bind(org)
+            .bind(trial.id)
+            .execute(&mut **tx)
+            .await
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        billing.current().await.unwrap().status,
+        SubscriptionStatus::Trialing
+    );
+    assert_eq!(billing.usage().await.unwrap().plan_code, "free");
+    assert_forbidden(billing.check(Limit::WhatsappNumbers, 1).await);
 }
 
 #[tokio::test]
 async fn an_invoice_is_upserted_by_its_stripe_id_and_listed_newest_first() {
     let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
     let billing = f.tenant_a().billing();
     let subscription = billing.start_trial("starter", in_a_month()).await.unwrap();
-    name_stripe_subscription(&f.tenant_a(), subscription.id, "sub_A1").await;
-
-    let open = StripeInvoice {
-        stripe_subscription_id: Some("sub_A1".into()),
-        amount_due_cents: 9900,
-        ..StripeInvoice::new("in_First", InvoiceStatus::Open)
-    };
-    let first = billing.upsert_invoice(&open).await.unwrap();
+    billing.link_customer("cus_A").await.unwrap();
+    let worker = f.worker_db.stripe_worker("w1");
+    record(
+        &f,
+        &subscription_event(
+            "evt_Sub",
+            "customer.subscription.updated",
+            "sub_A1",
+            "cus_A",
+            "active",
+            "price_crmdbStarterMonthly",
+            1_000,
+        ),
+    )
+    .await;
+    record(
+        &f,
+        &invoice_event(
+            "evt_Open",
+            "invoice.finalized",
+            "in_First",
+            "sub_A1",
+            "cus_A",
+            "open",
+            1_010,
+        ),
+    )
+    .await;
+    drain(&worker, &pool).await;
+    let first = billing.invoices(None, 10).await.unwrap().invoices;
+    assert_eq!(first.len(), 1);
+    let first = &first[0];
     assert_eq!(first.subscription_id, Some(subscription.id));
     assert_eq!(
         (first.currency.as_str(), first.amount_due_cents),
         ("BRL", 9900)
     );
-    let paid = billing
-        .upsert_invoice(&StripeInvoice {
-            amount_paid_cents: 9900,
-            status: InvoiceStatus::Paid,
-            paid_at: Some(Utc::now()),
-            ..open.clone()
-        })
-        .await
-        .unwrap();
-    assert_eq!(paid.id, first.id, "the same Stripe invoice is one row");
-    assert_eq!(paid.status, InvoiceStatus::Paid);
-    let one_off = billing
-        .upsert_invoice(&StripeInvoice {
-            currency: Some("USD".into()),
-            ..StripeInvoice::new("in_Second", InvoiceStatus::Draft)
-        })
-        .await
-        .unwrap();
-    assert_eq!(one_off.subscription_id, None);
 
+    // Paid: the same Stripe invoice is the one row; a one-off invoice has no subscription.
+    record(
+        &f,
+        &invoice_event(
+            "evt_Paid",
+            "invoice.paid",
+            "in_First",
+            "sub_A1",
+            "cus_A",
+            "paid",
+            1_020,
+        ),
+    )
+    .await;
+    let mut one_off = invoice_event(
+        "evt_OneOff",
+        "invoice.created",
+        "in_Second",
+        "",
+        "cus_A",
+        "draft",
+        1_030,
+    );
+    one_off["data"]["object"]["subscription"] = Value::Null;
+    one_off["data"]["object"]["currency"] = json!("usd");
+    record(&f, &one_off).await;
+    drain(&worker, &pool).await;
     let page = billing.invoices(None, 1).await.unwrap();
+    let one_off = page.invoices[0].clone();
+    assert_eq!(one_off.stripe_invoice_id, "in_Second", "newest first");
     assert_eq!(
-        page.invoices,
-        std::slice::from_ref(&one_off),
-        "newest first"
+        (one_off.subscription_id, one_off.currency.as_str()),
+        (None, "USD")
     );
     let rest = billing.invoices(page.next, 1).await.unwrap();
-    assert_eq!(rest.invoices, [paid]);
+    let paid = &rest.invoices[0];
+    assert_eq!(paid.id, first.id, "the same Stripe invoice is one row");
+    assert_eq!(
+        (paid.status, paid.amount_paid_cents),
+        (InvoiceStatus::Paid, 9900)
+    );
     assert!(billing
         .invoices(rest.next, 1)
         .await
@@ -424,122 +425,361 @@ async fn an_invoice_is_upserted_by_its_stripe_id_and_listed_newest_first() {
     assert_eq!(billing.invoice(one_off.id).await.unwrap(), one_off);
     assert_not_found(billing.invoice(Uuid::now_v7()).await, "invoice");
 
-    // Refused input.
-    let base = StripeInvoice::new("in_Third", InvoiceStatus::Open);
-    for (invoice, field) in [
+    // Refused input fails the event, naming the field; nothing is stored.
+    let bad = |id: &str, field: &str, value: Value| {
+        let mut event = invoice_event(
+            id,
+            "invoice.finalized",
+            "in_Third",
+            "",
+            "cus_A",
+            "open",
+            2_000,
+        );
+        event["data"]["object"]["subscription"] = Value::Null;
+        event["data"]["object"][field] = value;
+        event
+    };
+    for (event, names) in [
+        (bad("evt_B1", "id", json!("inv_1")), "stripe_invoice_id"),
+        (bad("evt_B2", "amount_due", json!(-1)), "amount_due"),
+        (bad("evt_B3", "amount_paid", json!(-100)), "amount_paid"),
+        (bad("evt_B4", "currency", json!("euro")), "currency"),
         (
-            StripeInvoice::new("inv_1", InvoiceStatus::Open),
-            "stripe_invoice_id",
-        ),
-        (
-            StripeInvoice {
-                amount_due_cents: -1,
-                ..base.clone()
-            },
-            "amount_due_cents",
-        ),
-        (
-            StripeInvoice {
-                amount_paid_cents: -100,
-                ..base.clone()
-            },
-            "amount_paid_cents",
-        ),
-        (
-            StripeInvoice {
-                currency: Some("brl".into()),
-                ..base.clone()
-            },
-            "currency",
-        ),
-        (
-            StripeInvoice {
-                stripe_subscription_id: Some("si_1".into()),
-                ..base.clone()
-            },
+            bad("evt_B5", "subscription", json!("si_1")),
             "stripe_subscription_id",
         ),
         (
-            StripeInvoice {
-                hosted_invoice_url: Some("http://x".into()),
-                ..base.clone()
-            },
+            bad("evt_B6", "hosted_invoice_url", json!("http://x")),
             "hosted_invoice_url",
         ),
     ] {
-        assert_invalid(billing.upsert_invoice(&invoice).await, field);
+        record(&f, &event).await;
+        match worker.process_next().await.unwrap() {
+            Some(Outcome::Failed { error, .. }) => assert!(error.contains(names), "{error}"),
+            other => panic!("expected {names} to fail the event, got {other:?}"),
+        }
     }
-    assert_not_found(
-        billing
-            .upsert_invoice(&StripeInvoice {
-                stripe_subscription_id: Some("sub_Unknown".into()),
-                ..base
-            })
-            .await,
-        "subscription",
-    );
     assert_eq!(billing.invoices(None, 10).await.unwrap().invoices.len(), 2);
+}
+
+#[tokio::test]
+async fn an_invoice_of_a_subscription_not_yet_known_is_stored_without_one_and_holds_nothing_back() {
+    let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
+    let billing = f.tenant_a().billing();
+    let trial = billing.start_trial("starter", in_a_month()).await.unwrap();
+    billing.link_customer("cus_A").await.unwrap();
+    let worker = f.worker_db.stripe_worker("w1");
+
+    // The same second, the invoice recorded (and received) first: the subscription event
+    // is claimed first, and the invoice finds its subscription.
+    let invoice = invoice_event(
+        "evt_Inv",
+        "invoice.paid",
+        "in_Same",
+        "sub_A1",
+        "cus_A",
+        "paid",
+        5_000,
+    );
+    let created = subscription_event(
+        "evt_Sub",
+        "customer.subscription.created",
+        "sub_A1",
+        "cus_A",
+        "active",
+        "price_crmdbStarterMonthly",
+        5_000,
+    );
+    record(&f, &invoice).await;
+    record(&f, &created).await;
+    let outcomes = drain(&worker, &pool).await;
+    assert_eq!(
+        outcomes.iter().map(applied_id).collect::<Vec<_>>(),
+        ["evt_Sub", "evt_Inv"]
+    );
+    let invoices = billing.invoices(None, 10).await.unwrap().invoices;
+    assert_eq!(invoices[0].subscription_id, Some(trial.id));
+
+    // An invoice of a subscription the organization does not know (yet) is stored without
+    // one rather than failing, and the subscription's later events still apply.
+    record(
+        &f,
+        &invoice_event(
+            "evt_Early",
+            "invoice.finalized",
+            "in_Early",
+            "sub_Later",
+            "cus_A",
+            "open",
+            6_000,
+        ),
+    )
+    .await;
+    record(
+        &f,
+        &subscription_event(
+            "evt_Later",
+            "customer.subscription.updated",
+            "sub_A1",
+            "cus_A",
+            "past_due",
+            "price_crmdbStarterMonthly",
+            6_010,
+        ),
+    )
+    .await;
+    let outcomes = drain(&worker, &pool).await;
+    assert_eq!(
+        outcomes.iter().map(applied_id).collect::<Vec<_>>(),
+        ["evt_Early", "evt_Later"]
+    );
+    let early = billing.invoices(None, 1).await.unwrap().invoices;
+    assert_eq!(
+        (
+            early[0].stripe_invoice_id.as_str(),
+            early[0].subscription_id
+        ),
+        ("in_Early", None)
+    );
+    assert_eq!(
+        billing.current().await.unwrap().status,
+        SubscriptionStatus::PastDue
+    );
+}
+
+/// B's billing as B reads it: its subscriptions, invoices, usage and audited actions.
+async fn billing_of(tenant: &Tenant, subscription: Uuid) -> impl PartialEq + std::fmt::Debug {
+    let billing = tenant.billing();
+    (
+        billing.subscription(subscription).await.unwrap(),
+        billing.invoices(None, 10).await.unwrap(),
+        billing.usage().await.unwrap(),
+        audited(tenant).await,
+    )
 }
 
 #[tokio::test]
 async fn organization_a_can_neither_read_nor_change_the_billing_of_b() {
     let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
     let b = f.tenant_b().billing();
     let b_subscription = b.start_trial("pro", in_a_month()).await.unwrap();
-    name_stripe_subscription(&f.tenant_b(), b_subscription.id, "sub_B1").await;
-    let b_invoice = b
-        .upsert_invoice(&StripeInvoice {
-            stripe_subscription_id: Some("sub_B1".into()),
-            ..StripeInvoice::new("in_Beta", InvoiceStatus::Open)
-        })
-        .await
-        .unwrap();
-    let before = (
-        b.subscription(b_subscription.id).await.unwrap(),
-        b.invoices(None, 10).await.unwrap(),
-        b.usage().await.unwrap(),
-    );
+    b.link_customer("cus_Bravo").await.unwrap();
+    record(
+        &f,
+        &subscription_event(
+            "evt_B1",
+            "customer.subscription.created",
+            "sub_B1",
+            "cus_Bravo",
+            "active",
+            "price_crmdbProMonthly",
+            100,
+        ),
+    )
+    .await;
+    record(
+        &f,
+        &invoice_event(
+            "evt_B2",
+            "invoice.finalized",
+            "in_Beta",
+            "sub_B1",
+            "cus_Bravo",
+            "open",
+            110,
+        ),
+    )
+    .await;
+    drain(&f.worker_db.stripe_worker("w1"), &pool).await;
+    let b_invoice = b.invoices(None, 10).await.unwrap().invoices[0].clone();
+    let before = billing_of(&f.tenant_b(), b_subscription.id).await;
 
     let a = f.tenant_a().billing();
     assert_not_found(a.subscription(b_subscription.id).await, "subscription");
     assert_not_found(a.current().await, "subscription");
-    assert_not_found(
-        a.set_status(b_subscription.id, SubscriptionStatus::Canceled)
-            .await,
-        "subscription",
-    );
     assert_not_found(
         a.cancel(b_subscription.id, CancelAt::Now).await,
         "subscription",
     );
     assert_not_found(a.invoice(b_invoice.id).await, "invoice");
     assert!(a.invoices(None, 10).await.unwrap().invoices.is_empty());
-    assert_not_found(
-        a.upsert_invoice(&StripeInvoice {
-            stripe_subscription_id: Some("sub_B1".into()),
-            ..StripeInvoice::new("in_Sneaky", InvoiceStatus::Paid)
-        })
-        .await,
-        "subscription",
+    // A cannot claim B's Stripe customer, by a route or by linking it.
+    assert_invalid(
+        f.tenant_a()
+            .provider_routes()
+            .register(RouteProvider::Stripe, "cus_Bravo", None)
+            .await,
+        "provider",
     );
-    // B's Stripe invoice id, upserted through A, is a row of A's own.
-    let mine = a
-        .upsert_invoice(&StripeInvoice {
-            amount_paid_cents: 1,
-            ..StripeInvoice::new("in_Beta", InvoiceStatus::Void)
+    a.start_trial("starter", in_a_month()).await.unwrap();
+    assert_conflict(a.link_customer("cus_Bravo").await, "pk_provider_routes");
+    assert_eq!(a.current().await.unwrap().stripe_customer_id, None);
+    assert_eq!(a.usage().await.unwrap().plan_code, "starter");
+
+    assert_eq!(
+        before,
+        billing_of(&f.tenant_b(), b_subscription.id).await,
+        "B's billing is untouched"
+    );
+}
+
+#[tokio::test]
+async fn an_event_naming_another_organization_in_its_metadata_fails_and_writes_nothing() {
+    let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
+    let a = f.tenant_a().billing();
+    let a_trial = a.start_trial("starter", in_a_month()).await.unwrap();
+    a.link_customer("cus_Alpha").await.unwrap();
+    let b = f.tenant_b().billing();
+    let b_trial = b.start_trial("starter", in_a_month()).await.unwrap();
+    b.link_customer("cus_Bravo").await.unwrap();
+    let before = (
+        billing_of(&f.tenant_a(), a_trial.id).await,
+        billing_of(&f.tenant_b(), b_trial.id).await,
+    );
+
+    // B's customer, but the checkout's metadata says A: neither is written.
+    let mut event = subscription_event(
+        "evt_Mix",
+        "customer.subscription.created",
+        "sub_Mix",
+        "cus_Bravo",
+        "active",
+        "price_crmdbProMonthly",
+        100,
+    );
+    event["data"]["object"]["metadata"] = json!({"organization_id": f.a.id()});
+    record(&f, &event).await;
+    let mut invoice = invoice_event(
+        "evt_MixInv",
+        "invoice.paid",
+        "in_Mix",
+        "sub_Other",
+        "cus_Alpha",
+        "paid",
+        100,
+    );
+    invoice["data"]["object"]["metadata"] = json!({"organization_id": f.b.id()});
+    record(&f, &invoice).await;
+    let mut malformed = invoice_event(
+        "evt_MixBad",
+        "invoice.paid",
+        "in_Mix2",
+        "sub_Other2",
+        "cus_Alpha",
+        "paid",
+        100,
+    );
+    malformed["data"]["object"]["metadata"] = json!({"organization_id": "not-a-uuid"});
+    record(&f, &malformed).await;
+
+    let outcomes = drain(&f.worker_db.stripe_worker("w1"), &pool).await;
+    let errors: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Failed { error, .. } => error.as_str(),
+            other => panic!("expected a failure, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .filter(|e| e.contains("metadata.organization_id"))
+            .count()
+            == 3,
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains(&f.a.id().to_string()) && e.contains("cus_Bravo")),
+        "{errors:?}"
+    );
+    assert_eq!(
+        before,
+        (
+            billing_of(&f.tenant_a(), a_trial.id).await,
+            billing_of(&f.tenant_b(), b_trial.id).await,
+        ),
+        "nothing written in either organization"
+    );
+}
+
+#[tokio::test]
+async fn an_event_routed_to_an_organization_that_never_linked_the_customer_fails() {
+    let f = billing_fixture().await;
+    // A route to A for B's customer, as provider_routes could make one before Stripe was
+    // refused there; A has a trial of its own, linked to no customer.
+    let a = f.tenant_a().billing();
+    let a_trial = a.start_trial("starter", in_a_month()).await.unwrap();
+    f.tenant_a()
+        .transaction(async |tx| {
+            sql::query(
+                "INSERT INTO provider_routes (provider, external_account_id, organization_id) \
+                 VALUES ('stripe', 'cus_Bravo', $1)",
+            )
+            .bind(tx.organization_id())
+            .execute(&mut **tx)
+            .await
         })
         .await
         .unwrap();
-    assert_eq!(mine.organization_id, f.a.id());
-    assert_ne!(mine.id, b_invoice.id);
-    assert_eq!(a.usage().await.unwrap().plan_code, "free");
+    let before = billing_of(&f.tenant_a(), a_trial.id).await;
 
-    let after = (
-        b.subscription(b_subscription.id).await.unwrap(),
-        b.invoices(None, 10).await.unwrap(),
-        b.usage().await.unwrap(),
+    record(
+        &f,
+        &subscription_event(
+            "evt_Steal",
+            "customer.subscription.created",
+            "sub_B",
+            "cus_Bravo",
+            "active",
+            "price_crmdbProMonthly",
+            100,
+        ),
+    )
+    .await;
+    record(
+        &f,
+        &invoice_event(
+            "evt_StealInv",
+            "invoice.paid",
+            "in_B",
+            "sub_B",
+            "cus_Bravo",
+            "paid",
+            110,
+        ),
+    )
+    .await;
+    let worker = f.worker_db.stripe_worker("w1");
+    match worker.process_next().await.unwrap() {
+        Some(Outcome::Failed {
+            stripe_event_id,
+            error,
+            ..
+        }) => {
+            assert_eq!(stripe_event_id, "evt_Steal");
+            assert!(
+                error.contains("no subscription linked to Stripe customer cus_Bravo"),
+                "{error}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    assert!(
+        worker.process_next().await.unwrap().is_none(),
+        "the invoice waits behind its subscription's failed event"
     );
-    assert_eq!(before, after, "B's billing is untouched");
+    assert_eq!(
+        before,
+        billing_of(&f.tenant_a(), a_trial.id).await,
+        "A's trial not adopted"
+    );
 }
 
 #[tokio::test]
@@ -903,5 +1143,81 @@ async fn an_unroutable_event_fails_and_holds_back_only_its_own_subscription() {
     assert_eq!(
         b.current().await.unwrap().status,
         SubscriptionStatus::Active
+    );
+}
+
+#[tokio::test]
+async fn an_event_the_database_refuses_fails_instead_of_blocking_every_event() {
+    let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
+    let a = f.tenant_a().billing();
+    a.start_trial("starter", in_a_month()).await.unwrap();
+    a.link_customer("cus_A").await.unwrap();
+
+    // A time PostgreSQL cannot store (before 4713 BC) and a period ending before it starts.
+    let mut out_of_range = subscription_event(
+        "evt_Range",
+        "customer.subscription.updated",
+        "sub_A1",
+        "cus_A",
+        "trialing",
+        "price_crmdbStarterMonthly",
+        10,
+    );
+    out_of_range["data"]["object"]["trial_end"] = json!(-300_000_000_000_i64);
+    let mut backwards = subscription_event(
+        "evt_Back",
+        "customer.subscription.updated",
+        "sub_Z",
+        "cus_A",
+        "active",
+        "price_crmdbStarterMonthly",
+        20,
+    );
+    backwards["data"]["object"]["items"]["data"][0]["current_period_end"] = json!(1);
+    let fine = invoice_event(
+        "evt_Fine",
+        "invoice.paid",
+        "in_Fine",
+        "sub_Other",
+        "cus_A",
+        "paid",
+        30,
+    );
+    for event in [&out_of_range, &backwards, &fine] {
+        record(&f, event).await;
+    }
+
+    let worker = f.worker_db.stripe_worker("w1");
+    let outcomes = drain(&worker, &pool).await;
+    assert_eq!(outcomes.len(), 3, "{outcomes:?}");
+    for (outcome, id) in outcomes.iter().take(2).zip(["evt_Range", "evt_Back"]) {
+        match outcome {
+            Outcome::Failed {
+                stripe_event_id, ..
+            } => assert_eq!(stripe_event_id, id),
+            other => panic!("expected {id} to fail, got {other:?}"),
+        }
+    }
+    assert_eq!(
+        applied_id(&outcomes[2]),
+        "evt_Fine",
+        "the rest is not blocked"
+    );
+    assert!(worker.process_next().await.unwrap().is_none());
+    let errors: Vec<(String, String)> = sqlx::query_as(
+        "SELECT stripe_event_id, processing_error FROM stripe_webhook_events \
+         WHERE processing_error IS NOT NULL ORDER BY stripe_event_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(errors.len(), 2);
+    assert!(errors[0].1.contains("current_period"), "{errors:?}");
+    assert!(errors[1].1.contains("out of range"), "{errors:?}");
+    assert_eq!(
+        a.current().await.unwrap().status,
+        SubscriptionStatus::Trialing,
+        "nothing of the failed events applied"
     );
 }

@@ -1,5 +1,6 @@
 //! Provider routes: an account is routed to one organization at most, each organization
-//! manages only its own, and inbound webhooks find their organization without one entered.
+//! manages only its own, inbound webhooks find their organization without one entered, and
+//! Stripe customers are not routed here (billing's link_customer does it).
 
 use crmdb_store::models::{RouteProvider, WhatsappProvider};
 use crmdb_store::ops::integrations::NewWhatsapp;
@@ -40,15 +41,15 @@ async fn a_route_is_registered_repointed_resolved_and_removed() {
     let f = fixture().await;
     let routes = f.tenant_a().provider_routes();
     let route = routes
-        .register(RouteProvider::Stripe, " cus_A1 ", None)
+        .register(RouteProvider::Twilio, " AC_A1 ", None)
         .await
         .unwrap();
-    assert_eq!(route.external_account_id, "cus_A1");
+    assert_eq!(route.external_account_id, "AC_A1");
     assert_eq!(route.organization_id, f.a.id());
     assert_eq!(route.config_id, None);
     assert_eq!(routes.list().await.unwrap(), vec![route.clone()]);
     assert_eq!(
-        f.db.route_inbound(RouteProvider::Stripe, "cus_A1")
+        f.db.route_inbound(RouteProvider::Twilio, "AC_A1")
             .await
             .unwrap(),
         Some(InboundRoute {
@@ -57,14 +58,14 @@ async fn a_route_is_registered_repointed_resolved_and_removed() {
         })
     );
     assert_eq!(
-        f.db.route_inbound(RouteProvider::Stripe, "cus_unknown")
+        f.db.route_inbound(RouteProvider::Twilio, "AC_unknown")
             .await
             .unwrap(),
         None
     );
     // The same account of another provider is another route.
     assert_eq!(
-        f.db.route_inbound(RouteProvider::Twilio, "cus_A1")
+        f.db.route_inbound(RouteProvider::Telnyx, "AC_A1")
             .await
             .unwrap(),
         None
@@ -72,35 +73,32 @@ async fn a_route_is_registered_repointed_resolved_and_removed() {
 
     let config = Uuid::now_v7();
     let repointed = routes
-        .repoint(RouteProvider::Stripe, "cus_A1", Some(config))
+        .repoint(RouteProvider::Twilio, "AC_A1", Some(config))
         .await
         .unwrap();
     assert_eq!(repointed.config_id, Some(config));
     // Registering again (a retry) succeeds and points at the config it names.
     let again = routes
-        .register(RouteProvider::Stripe, "cus_A1", None)
+        .register(RouteProvider::Twilio, "AC_A1", None)
         .await
         .unwrap();
     assert_eq!(again.config_id, None);
     assert_eq!(routes.list().await.unwrap().len(), 1);
 
-    routes
-        .remove(RouteProvider::Stripe, "cus_A1")
-        .await
-        .unwrap();
+    routes.remove(RouteProvider::Twilio, "AC_A1").await.unwrap();
     assert!(routes.list().await.unwrap().is_empty());
     assert_eq!(
-        f.db.route_inbound(RouteProvider::Stripe, "cus_A1")
+        f.db.route_inbound(RouteProvider::Twilio, "AC_A1")
             .await
             .unwrap(),
         None
     );
     assert_not_found(
-        routes.remove(RouteProvider::Stripe, "cus_A1").await,
+        routes.remove(RouteProvider::Twilio, "AC_A1").await,
         "provider route",
     );
     assert_not_found(
-        routes.repoint(RouteProvider::Stripe, "cus_A1", None).await,
+        routes.repoint(RouteProvider::Twilio, "AC_A1", None).await,
         "provider route",
     );
     assert_invalid(
@@ -286,5 +284,36 @@ async fn connecting_whatsapp_routes_its_phone_number_id_in_the_same_transaction(
             .await
             .unwrap(),
         None
+    );
+}
+
+#[tokio::test]
+async fn stripe_customers_cannot_be_routed_here_so_a_cannot_take_over_bs_customer() {
+    let f = fixture().await;
+    let a_routes = f.tenant_a().provider_routes();
+    // As the attacker: A routes B's Stripe customer to itself before B links it.
+    assert_invalid(
+        a_routes
+            .register(RouteProvider::Stripe, "cus_Bravo", None)
+            .await,
+        "provider",
+    );
+    assert_invalid(
+        a_routes
+            .repoint(RouteProvider::Stripe, "cus_Bravo", None)
+            .await,
+        "provider",
+    );
+    assert_invalid(
+        a_routes.remove(RouteProvider::Stripe, "cus_Bravo").await,
+        "provider",
+    );
+    assert!(a_routes.list().await.unwrap().is_empty());
+    assert_eq!(
+        f.db.route_inbound(RouteProvider::Stripe, "cus_Bravo")
+            .await
+            .unwrap(),
+        None,
+        "nothing routed: B can still link its customer"
     );
 }

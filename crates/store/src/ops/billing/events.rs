@@ -2,6 +2,18 @@
 //! delivery is a no-op that says so); workers claim them oldest first, in order per
 //! subscription, route each to its organization by the Stripe customer and apply it there,
 //! in the transaction that holds the claim.
+//!
+//! An event is applied only where it belongs: its customer must be routed to the
+//! organization (only billing's `link_customer` routes Stripe customers) and linked to one
+//! of its subscriptions, and a `metadata.organization_id` on the object, when present, must
+//! name that organization; otherwise the event fails and nothing of it is written.
+//!
+//! Limitation: an event is applied as Stripe reports it, whatever was applied before. The
+//! claim order (Stripe's `created` second) keeps a subscription's events in order when they
+//! are all stored before the first is applied, but an older event that arrives after a
+//! newer one was applied (Stripe does not guarantee delivery order) overwrites the newer
+//! state. Refusing it needs the reported time stored with the subscription (a column, so a
+//! migration); until then the next event of the subscription corrects it.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value as JsonValue;
@@ -82,6 +94,7 @@ impl StripeEvents {
         payload: &JsonValue,
     ) -> Result<Recorded> {
         let stripe_event_id = stripe_id("stripe_event_id", "evt_", stripe_event_id)?;
+        tracing::Span::current().record("stripe_event_id", stripe_event_id.as_str());
         let event_type_name = event_type(event_type_name)?;
         if !payload.is_object() {
             return Err(Error::invalid("payload", "must be a JSON object"));
@@ -121,9 +134,10 @@ pub enum Outcome {
         stripe_event_id: String,
         event_type: String,
     },
-    /// Could not be applied (unknown customer, unknown price, a payload that does not
-    /// parse, …): nothing of it was applied; `error` is now its `processing_error`, and it
-    /// waits — holding back the later events of its subscription — until
+    /// Could not be applied (unknown or unlinked customer, another organization's
+    /// metadata, unknown price, a payload that does not parse, a value the database
+    /// refuses, …): nothing of it was applied; `error` is now its `processing_error`, and
+    /// it waits — holding back the later events of its subscription — until
     /// [`StripeWorker::retry`].
     Failed {
         stripe_event_id: String,
@@ -141,13 +155,21 @@ row_struct! {
     }
 }
 
-/// The oldest event due — by the `created` time Stripe gave it, then its arrival — locked,
-/// skipping events other workers hold and every event whose subscription (the object's own
-/// id for a subscription, its `subscription` for an invoice) has an older unprocessed one:
-/// a subscription's events are applied one at a time, in order, however many workers run,
+/// The oldest event due — by the `created` time Stripe gave it, subscription events before
+/// others of the same second (Stripe's times are whole seconds, and an invoice's
+/// subscription should be known before the invoice), then its arrival — locked, skipping
+/// events other workers hold and every event whose subscription (the object's own id for a
+/// subscription, its `subscription` for an invoice) has an older unprocessed one: a
+/// subscription's events are applied one at a time, in order, however many workers run,
 /// and a failed one holds back the rest of its subscription until it is retried. Events of
 /// no subscription are never held back. The failed ones (`processing_error`) wait for a
 /// retry.
+///
+/// The order key (created, rank, subscription) is written twice, for `e` in the LATERAL
+/// and for each `o` in NOT EXISTS: sharing it needs a SQL function (a migration) or a CTE
+/// over the unprocessed events, which would take the `processed_at`/`processing_error`
+/// tests off the locked row, where `FOR UPDATE` re-checks them when another worker has
+/// just processed it. Keep the two copies identical.
 const CLAIM: &str = "\
 SELECT e.id, e.stripe_event_id, e.type, e.payload \
 FROM stripe_webhook_events AS e \
@@ -155,6 +177,7 @@ CROSS JOIN LATERAL ( \
     SELECT coalesce(CASE WHEN jsonb_typeof(e.payload -> 'created') = 'number' \
                          THEN (e.payload ->> 'created')::numeric END, \
                     extract(epoch FROM e.received_at)) AS created, \
+           CASE WHEN e.type LIKE 'customer.subscription.%' THEN 0 ELSE 1 END AS rank, \
            CASE WHEN e.payload #>> '{data,object,object}' = 'subscription' \
                 THEN e.payload #>> '{data,object,id}' \
                 ELSE coalesce(e.payload #>> '{data,object,subscription}', \
@@ -171,9 +194,11 @@ WHERE e.processed_at IS NULL AND e.processing_error IS NULL \
             END = k.subscription \
         AND (coalesce(CASE WHEN jsonb_typeof(o.payload -> 'created') = 'number' \
                            THEN (o.payload ->> 'created')::numeric END, \
-                      extract(epoch FROM o.received_at)), o.received_at, o.id) \
-            < (k.created, e.received_at, e.id)) \
-ORDER BY k.created, e.received_at, e.id \
+                      extract(epoch FROM o.received_at)), \
+             CASE WHEN o.type LIKE 'customer.subscription.%' THEN 0 ELSE 1 END, \
+             o.received_at, o.id) \
+            < (k.created, k.rank, e.received_at, e.id)) \
+ORDER BY k.created, k.rank, e.received_at, e.id \
 LIMIT 1 \
 FOR UPDATE OF e SKIP LOCKED";
 
@@ -208,15 +233,16 @@ impl StripeWorker {
     /// event upserts the subscription by its Stripe id, an invoice event the invoice; the
     /// organization is the one the event's customer is routed to, entered in the same
     /// transaction, which also marks the event processed. `None` when no event is due.
-    /// An event that cannot be applied is rolled back and marked with its error
-    /// ([`Outcome::Failed`]); only a lost connection or a failing database is an `Err`, and
-    /// the event stays due.
-    #[tracing::instrument(name = "stripe_worker.process_next", skip_all, fields(worker = %self.name))]
+    /// An event that cannot be applied — the database refusing it included, since it would
+    /// refuse it again — is rolled back and marked with its error ([`Outcome::Failed`]);
+    /// only a transient failure (see [`transient`]) is an `Err`, and the event stays due.
+    #[tracing::instrument(name = "stripe_worker.process_next", skip_all, fields(worker = %self.name, stripe_event_id))]
     pub async fn process_next(&self) -> Result<Option<Outcome>> {
         let mut tx = self.db.begin_entered(WORKER_ROLE, None, None).await?;
         let Some(event) = query_as::<Claimed>(CLAIM).fetch_optional(&mut tx).await? else {
             return Ok(None);
         };
+        tracing::Span::current().record("stripe_event_id", event.stripe_event_id.as_str());
         let stripe_event_id = event.stripe_event_id.clone();
         let event_type = event.r#type.clone();
         let Some(kind) = Kind::of(&event.r#type) else {
@@ -229,36 +255,44 @@ impl StripeWorker {
                 event_type,
             }));
         };
-        match apply(&mut tx, &event, kind).await {
-            Ok(organization_id) => {
-                tx.commit().await?;
-                Ok(Some(Outcome::Applied {
-                    stripe_event_id,
-                    event_type,
-                    organization_id,
-                }))
-            }
-            Err(error @ (Error::Database(_) | Error::Pool(_))) => Err(error),
+        // The deferred writes (audit, processed_at) go out with the COMMIT: an error there
+        // is the event's as much as one while applying it.
+        let error = match apply(&mut tx, &event, kind).await {
+            Ok(organization_id) => match tx.commit().await {
+                Ok(()) => {
+                    return Ok(Some(Outcome::Applied {
+                        stripe_event_id,
+                        event_type,
+                        organization_id,
+                    }))
+                }
+                Err(error) => error,
+            },
+            Err(error) if transient(&error) => return Err(error),
             Err(error) => {
                 tx.rollback().await?;
-                let error = error.to_string();
-                let mut tx = self.db.begin_entered(WORKER_ROLE, None, None).await?;
-                query(
-                    "UPDATE stripe_webhook_events SET processing_error = $2 \
-                     WHERE id = $1 AND processed_at IS NULL",
-                )
-                .bind(event.id)
-                .bind(&error)
-                .execute(Last(&mut tx))
-                .await?;
-                tracing::warn!(%stripe_event_id, %error, "a Stripe event could not be applied");
-                Ok(Some(Outcome::Failed {
-                    stripe_event_id,
-                    event_type,
-                    error,
-                }))
+                error
             }
+        };
+        if transient(&error) {
+            return Err(error);
         }
+        let error = error.to_string();
+        let mut tx = self.db.begin_entered(WORKER_ROLE, None, None).await?;
+        query(
+            "UPDATE stripe_webhook_events SET processing_error = $2 \
+             WHERE id = $1 AND processed_at IS NULL",
+        )
+        .bind(event.id)
+        .bind(&error)
+        .execute(Last(&mut tx))
+        .await?;
+        tracing::warn!(%stripe_event_id, %error, "a Stripe event could not be applied");
+        Ok(Some(Outcome::Failed {
+            stripe_event_id,
+            event_type,
+            error,
+        }))
     }
 
     /// Clears the error of the failed event `stripe_event_id`, so that it is claimed again
@@ -267,6 +301,7 @@ impl StripeWorker {
     #[tracing::instrument(name = "stripe_worker.retry", skip_all, fields(stripe_event_id))]
     pub async fn retry(&self, stripe_event_id: &str) -> Result<()> {
         let stripe_event_id = stripe_id("stripe_event_id", "evt_", stripe_event_id)?;
+        tracing::Span::current().record("stripe_event_id", stripe_event_id.as_str());
         let mut tx = self.db.begin_entered(WORKER_ROLE, None, None).await?;
         let cleared = query(
             "UPDATE stripe_webhook_events SET processing_error = NULL \
@@ -283,8 +318,36 @@ impl StripeWorker {
     }
 }
 
+/// Whether `error` may go away by itself, so that the event should stay due rather than
+/// fail: no connection from the pool, a connection lost or broken (no SQLSTATE, and the
+/// driver saying closed or an I/O error), or a server state that passes (connection
+/// exceptions `08`, serialization failures and deadlocks `40`, insufficient resources
+/// `53`, a shutting-down server `57P`). Anything else — a value out of range, a refused
+/// parameter — would fail the same way again.
+fn transient(error: &Error) -> bool {
+    match error {
+        Error::Pool(_) => true,
+        Error::Database(error) => match error.code() {
+            Some(code) => {
+                let code = code.code();
+                ["08", "40", "53", "57P"]
+                    .iter()
+                    .any(|class| code.starts_with(class))
+            }
+            None => {
+                error.is_closed()
+                    || std::error::Error::source(error)
+                        .is_some_and(|source| source.is::<std::io::Error>())
+            }
+        },
+        _ => false,
+    }
+}
+
 /// Applies the claimed `event` on `tx` and marks it processed (deferred to the commit);
-/// returns the organization it was applied in.
+/// returns the organization it was applied in. Refuses, before writing anything, an event
+/// whose customer the routed organization has not linked, or whose
+/// `metadata.organization_id` names another organization.
 async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Uuid> {
     let object = event
         .payload
@@ -296,11 +359,42 @@ async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Uuid> {
     let customer = stripe_id("stripe_customer_id", "cus_", customer)?;
     let organization_id: Uuid =
         query_scalar("SELECT organization_id FROM route_inbound('stripe', $1)")
-            .bind(customer)
+            .bind(&customer)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(Error::not_found(entity::STRIPE_CUSTOMER))?;
+    if let Some(named) = metadata_organization(object)? {
+        if named != organization_id {
+            return Err(Error::Forbidden {
+                why: format!(
+                    "the event's metadata.organization_id {named} is not organization \
+                     {organization_id}, to which its customer {customer} is routed"
+                )
+                .into(),
+            });
+        }
+    }
     tx.enter_organization(organization_id);
+    // A route alone does not prove the customer is the organization's: only a subscription
+    // linked to it by link_customer does (and routes made before Stripe was refused in
+    // provider_routes might not be).
+    let linked: bool = query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM subscriptions \
+                        WHERE organization_id = $1 AND stripe_customer_id = $2)",
+    )
+    .bind(organization_id)
+    .bind(&customer)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !linked {
+        return Err(Error::Forbidden {
+            why: format!(
+                "organization {organization_id} has no subscription linked to Stripe customer \
+                 {customer} (billing's link_customer links one)"
+            )
+            .into(),
+        });
+    }
     match kind {
         Kind::Subscription => {
             subscriptions::sync(tx, organization_id, &subscription_of(object)?).await?;
@@ -315,6 +409,20 @@ async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Uuid> {
             .into_statement(),
     );
     Ok(organization_id)
+}
+
+/// The organization the object's `metadata.organization_id` names, when it names one
+/// (the checkout puts it there); text that is not an id is malformed.
+fn metadata_organization(object: &JsonValue) -> Result<Option<Uuid>> {
+    match object.pointer("/metadata/organization_id") {
+        None | Some(JsonValue::Null) => Ok(None),
+        Some(JsonValue::String(id)) if id.is_empty() => Ok(None),
+        Some(value) => value
+            .as_str()
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .map(Some)
+            .ok_or_else(|| malformed("data.object.metadata.organization_id", "must be a uuid")),
+    }
 }
 
 /// A payload that does not say what the CRM needs, as invalid input in `payload`.

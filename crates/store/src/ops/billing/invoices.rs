@@ -1,5 +1,6 @@
 //! The organization's invoices, mirrored from Stripe: upserted by Stripe invoice id (a
-//! retried webhook changes the one row), listed newest first.
+//! retried webhook changes the one row) by the event worker only — an invoice is Stripe's
+//! word, not the application's — and listed newest first.
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -16,11 +17,10 @@ use crate::validate;
 
 /// An invoice as Stripe reports it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct StripeInvoice {
+pub(crate) struct StripeInvoice {
     /// `in_…`.
     pub stripe_invoice_id: String,
-    /// The subscription it bills (`sub_…`), which must be known to the organization;
-    /// `None` for a one-off invoice.
+    /// The subscription it bills (`sub_…`); `None` for a one-off invoice.
     pub stripe_subscription_id: Option<String>,
     /// Smallest currency unit (cents), not negative.
     pub amount_due_cents: i64,
@@ -31,23 +31,6 @@ pub struct StripeInvoice {
     pub hosted_invoice_url: Option<String>,
     pub issued_at: Option<DateTime<Utc>>,
     pub paid_at: Option<DateTime<Utc>>,
-}
-
-impl StripeInvoice {
-    /// A one-off invoice of `stripe_invoice_id` in `status`, nothing due, in BRL.
-    pub fn new(stripe_invoice_id: impl Into<String>, status: InvoiceStatus) -> StripeInvoice {
-        StripeInvoice {
-            stripe_invoice_id: stripe_invoice_id.into(),
-            stripe_subscription_id: None,
-            amount_due_cents: 0,
-            amount_paid_cents: 0,
-            currency: None,
-            status,
-            hosted_invoice_url: None,
-            issued_at: None,
-            paid_at: None,
-        }
-    }
 }
 
 /// Where a page of invoices ended.
@@ -84,9 +67,12 @@ fn cents(field: &'static str, value: i64) -> Result<i64> {
     Ok(value)
 }
 
-/// Upserts `invoice` in the organization entered on `tx`, by its Stripe id; its Stripe
-/// subscription, when given, must be one of the organization's ("subscription not found"
-/// otherwise). Checks the input first; appends `invoice.upserted` to the audit log.
+/// Upserts `invoice` in the organization entered on `tx`, by its Stripe id. Its Stripe
+/// subscription links it to the organization's subscription of that id; one not (yet)
+/// known there — the invoice event came first — leaves `subscription_id` NULL rather than
+/// failing (failing would hold back that subscription's events behind it), and a later
+/// event of the invoice fills it in. Checks the input first; appends `invoice.upserted` to
+/// the audit log.
 pub(crate) async fn upsert(
     tx: &mut Conn,
     organization_id: Uuid,
@@ -111,7 +97,6 @@ pub(crate) async fn upsert(
          FROM (VALUES (1)) AS one (x) \
          LEFT JOIN subscriptions AS s \
              ON s.organization_id = $1 AND s.stripe_subscription_id = $2 \
-         WHERE $2 IS NULL OR s.id IS NOT NULL \
          ON CONFLICT (organization_id, stripe_invoice_id) DO UPDATE SET \
              subscription_id = coalesce(EXCLUDED.subscription_id, invoices.subscription_id), \
              amount_due_cents = EXCLUDED.amount_due_cents, \
@@ -132,9 +117,8 @@ pub(crate) async fn upsert(
     .bind(url)
     .bind(invoice.issued_at)
     .bind(invoice.paid_at)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::not_found(entity::SUBSCRIPTION))?;
+    .fetch_one(&mut *tx)
+    .await?;
     audit::record(
         tx,
         organization_id,
@@ -150,16 +134,6 @@ pub(crate) async fn upsert(
 }
 
 impl Billing {
-    /// Inserts the invoice, or updates the one of the same Stripe invoice id: amounts,
-    /// currency and status as reported, the rest kept where the report has none.
-    #[tracing::instrument(name = "billing.upsert_invoice", skip_all)]
-    pub async fn upsert_invoice(&self, invoice: &StripeInvoice) -> Result<Invoice> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .write(async |tx| upsert(tx, org, invoice).await)
-            .await
-    }
-
     /// An invoice.
     #[tracing::instrument(name = "billing.invoice", skip_all, fields(%id))]
     pub async fn invoice(&self, id: Uuid) -> Result<Invoice> {

@@ -14,8 +14,8 @@ mod subscriptions;
 mod usage;
 
 pub use events::{Outcome, Recorded, StripeEvents, StripeWorker};
-pub use invoices::{InvoiceCursor, InvoicePage, StripeInvoice};
-pub use subscriptions::CancelAt;
+pub use invoices::{InvoiceCursor, InvoicePage};
+pub use subscriptions::{CancelAt, MAX_TRIAL_DAYS};
 pub use usage::{Limit, Quota, Usage};
 
 use crate::db::{Db, Last, Tenant};
@@ -49,6 +49,7 @@ impl Plans {
     /// The plan of `code` (`free`, `starter`, …), on sale or retired.
     #[tracing::instrument(name = "plans.get", skip_all, fields(code))]
     pub async fn get(&self, code: &str) -> Result<Plan> {
+        tracing::Span::current().record("code", code);
         let mut tx = self.db.begin_global(None).await?;
         query_as("SELECT * FROM plans WHERE code = $1")
             .bind(code)

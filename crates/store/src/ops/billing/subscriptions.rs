@@ -1,8 +1,9 @@
-//! The organization's subscription: a trial started by the application, linked to its
-//! Stripe customer, moved through the statuses Stripe knows, canceled; and the upsert by
-//! Stripe subscription id that applies Stripe's own reports (the worker's path).
+//! The organization's subscription: one trial per organization, started by the
+//! application for at most [`MAX_TRIAL_DAYS`], linked to its Stripe customer, canceled; and
+//! the upsert by Stripe subscription id that applies Stripe's own reports (the worker's
+//! path) — statuses, plans and periods are Stripe's word, never the application's.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -11,7 +12,7 @@ use crate::db::{Conn, Last};
 use crate::error::{entity, Error, Result};
 use crate::models::{Subscription, SubscriptionStatus};
 use crate::ops::audit::{self, Entry};
-use crate::sql::query_as;
+use crate::sql::{query_as, query_scalar};
 
 /// When a cancellation takes effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,26 +24,11 @@ pub enum CancelAt {
     Now,
 }
 
-impl SubscriptionStatus {
-    /// Whether the application may move a subscription from this status to `next`: the
-    /// moves Stripe itself makes. `canceled` and `incomplete_expired` are final. (Stripe's
-    /// webhooks are the source of truth and are applied as reported, without this check.)
-    pub fn can_become(self, next: SubscriptionStatus) -> bool {
-        use SubscriptionStatus::*;
-        match self {
-            Trialing => matches!(
-                next,
-                Active | PastDue | Unpaid | Incomplete | Paused | Canceled
-            ),
-            Incomplete => matches!(next, Active | IncompleteExpired | Canceled),
-            Active => matches!(next, PastDue | Unpaid | Paused | Canceled),
-            PastDue => matches!(next, Active | Unpaid | Paused | Canceled),
-            Unpaid => matches!(next, Active | PastDue | Canceled),
-            Paused => matches!(next, Active | Canceled),
-            Canceled | IncompleteExpired => false,
-        }
-    }
+/// The longest trial the application may start: a longer one would be a paid plan the
+/// organization granted itself.
+pub const MAX_TRIAL_DAYS: i64 = 30;
 
+impl SubscriptionStatus {
     /// Whether a subscription in this status is live (at most one per organization).
     pub fn is_live(self) -> bool {
         !matches!(
@@ -52,7 +38,7 @@ impl SubscriptionStatus {
     }
 }
 
-/// A move the transition rules refuse, as invalid input in `status`.
+/// A move the application may not make, as invalid input in `status`.
 fn illegal(from: SubscriptionStatus, to: SubscriptionStatus) -> Error {
     Error::InvalidInput {
         field: "status".into(),
@@ -71,32 +57,63 @@ async fn lock(tx: &mut Conn, organization_id: Uuid, id: Uuid) -> Result<Subscrip
 }
 
 impl Billing {
-    /// Starts a trial of the plan `plan_code` (on sale) until `trial_ends_at`. A second
-    /// live subscription is a conflict on `uq_subscriptions_organization_id_live`.
+    /// Starts a trial of the plan `plan_code` (on sale) until `trial_ends_at`, in the
+    /// future and at most [`MAX_TRIAL_DAYS`] away (invalid `trial_ends_at` otherwise). One
+    /// trial per organization: after any earlier subscription, ended or not, it is
+    /// forbidden; beside a live one it is a conflict on
+    /// `uq_subscriptions_organization_id_live`.
     #[tracing::instrument(name = "billing.start_trial", skip_all, fields(plan_code))]
     pub async fn start_trial(
         &self,
         plan_code: &str,
         trial_ends_at: DateTime<Utc>,
     ) -> Result<Subscription> {
-        if trial_ends_at <= Utc::now() {
+        tracing::Span::current().record("plan_code", plan_code);
+        let now = Utc::now();
+        if trial_ends_at <= now {
             return Err(Error::invalid("trial_ends_at", "must be in the future"));
+        }
+        if trial_ends_at > now + Duration::days(MAX_TRIAL_DAYS) {
+            return Err(Error::InvalidInput {
+                field: "trial_ends_at".into(),
+                rule: format!("must be at most {MAX_TRIAL_DAYS} days away").into(),
+            });
         }
         let org = self.tenant.organization_id();
         self.tenant
             .write(async |tx| {
-                let started: Subscription = query_as(
+                // An ended subscription blocks the insert; a live one makes it fail on the
+                // unique index, a conflict as before.
+                let started: Option<Subscription> = query_as(
                     "INSERT INTO subscriptions (organization_id, plan_id, status, trial_ends_at) \
                      SELECT $1, p.id, 'trialing', $3 FROM plans AS p \
                      WHERE p.code = $2 AND p.is_active \
+                       AND NOT EXISTS (SELECT 1 FROM subscriptions \
+                                       WHERE organization_id = $1 \
+                                         AND status IN ('canceled', 'incomplete_expired')) \
                      RETURNING *",
                 )
                 .bind(org)
                 .bind(plan_code)
                 .bind(trial_ends_at)
                 .fetch_optional(&mut **tx)
-                .await?
-                .ok_or(Error::not_found(entity::PLAN))?;
+                .await?;
+                let Some(started) = started else {
+                    // Only the refusal pays for telling its two reasons apart.
+                    let had_one: bool = query_scalar(
+                        "SELECT EXISTS (SELECT 1 FROM subscriptions WHERE organization_id = $1)",
+                    )
+                    .bind(org)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    return Err(if had_one {
+                        Error::forbidden(
+                            "the organization has had its trial (one per organization)",
+                        )
+                    } else {
+                        Error::not_found(entity::PLAN)
+                    });
+                };
                 audit::record(
                     tx,
                     org,
@@ -191,42 +208,6 @@ impl Billing {
             .await
     }
 
-    /// Moves the subscription `id` to `status` when [`SubscriptionStatus::can_become`]
-    /// allows it; an illegal move is [`Error::InvalidInput`] in `status`. The same status
-    /// again is a no-op.
-    #[tracing::instrument(name = "billing.set_status", skip_all, fields(%id, %status))]
-    pub async fn set_status(&self, id: Uuid, status: SubscriptionStatus) -> Result<Subscription> {
-        let org = self.tenant.organization_id();
-        self.tenant
-            .write(async |tx| {
-                let current = lock(tx, org, id).await?;
-                if current.status == status {
-                    return Ok(current);
-                }
-                if !current.status.can_become(status) {
-                    return Err(illegal(current.status, status));
-                }
-                audit::record(
-                    tx,
-                    org,
-                    Entry::new("subscription.status_changed", "subscription", id).with_changes(
-                        json!({"status": {"old": current.status.as_str(), "new": status.as_str()}}),
-                    ),
-                );
-                query_as(
-                    "UPDATE subscriptions SET status = $3, \
-                         canceled_at = CASE WHEN $3 = 'canceled' THEN now() ELSE canceled_at END \
-                     WHERE organization_id = $1 AND id = $2 RETURNING *",
-                )
-                .bind(org)
-                .bind(id)
-                .bind(status)
-                .fetch_one(Last(tx))
-                .await
-            })
-            .await
-    }
-
     /// Cancels the subscription `id` at the end of its period or now. Canceling one that is
     /// no longer live is [`Error::InvalidInput`] in `status`.
     #[tracing::instrument(name = "billing.cancel", skip_all, fields(%id, ?at))]
@@ -279,9 +260,10 @@ pub(crate) struct StripeSubscription {
 
 /// Applies Stripe's report of a subscription in the organization entered on `tx`: updates
 /// the row of that Stripe id — or the live row the application started that has none yet —
-/// or inserts it. An unknown price is "plan not found"; a second live subscription is a
-/// conflict on `uq_subscriptions_organization_id_live`. Appends `subscription.synced` to
-/// the audit log.
+/// or inserts it; only a row linked to the reported customer is ever adopted or updated
+/// (the caller has checked the organization linked it). An unknown price is "plan not
+/// found"; a second live subscription is a conflict on
+/// `uq_subscriptions_organization_id_live`. Appends `subscription.synced` to the audit log.
 pub(crate) async fn sync(
     tx: &mut Conn,
     organization_id: Uuid,
@@ -291,7 +273,7 @@ pub(crate) async fn sync(
         "WITH plan AS (SELECT id FROM plans WHERE stripe_price_id = $3), \
          target AS ( \
              SELECT id FROM subscriptions \
-             WHERE organization_id = $1 \
+             WHERE organization_id = $1 AND stripe_customer_id = $4 \
                AND (stripe_subscription_id = $2 \
                     OR (stripe_subscription_id IS NULL \
                         AND status NOT IN ('canceled', 'incomplete_expired'))) \
@@ -345,16 +327,13 @@ mod tests {
     use SubscriptionStatus::*;
 
     #[test]
-    fn final_statuses_go_nowhere_and_live_ones_can_be_canceled() {
-        for &to in SubscriptionStatus::ALL {
-            assert!(!Canceled.can_become(to));
-            assert!(!IncompleteExpired.can_become(to));
+    fn only_canceled_and_incomplete_expired_are_not_live() {
+        for &status in SubscriptionStatus::ALL {
+            assert_eq!(
+                status.is_live(),
+                !matches!(status, Canceled | IncompleteExpired),
+                "{status}"
+            );
         }
-        for &from in SubscriptionStatus::ALL {
-            assert_eq!(from.can_become(Canceled), from.is_live());
-        }
-        assert!(Trialing.can_become(Active));
-        assert!(PastDue.can_become(Active));
-        assert!(!Active.can_become(Trialing));
     }
 }

@@ -59,7 +59,8 @@ impl Quota {
 /// The usage of every limit of the plan that applies to the organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Usage {
-    /// The plan that applies: the live subscription's, or `free` without one.
+    /// The plan that applies: the live subscription's, or `free` without one (or with a
+    /// trial past its end).
     pub plan_code: String,
     pub seats: Quota,
     pub leads: Quota,
@@ -93,7 +94,8 @@ row_struct! {
     }
 }
 
-/// The plan of the live subscription, or the free plan when there is none, its limits and
+/// The plan of the live subscription, or the free plan when there is none — a trial whose
+/// end has passed counts as none, whatever Stripe has not yet reported — its limits and
 /// the four counts. Every member counts as a seat (a suspended one may be reactivated);
 /// a lead in the trash does not count.
 const USAGE: &str = "\
@@ -109,12 +111,14 @@ SELECT p.code AS plan_code, \
 FROM plans AS p \
 WHERE p.id = coalesce( \
     (SELECT s.plan_id FROM subscriptions AS s \
-     WHERE s.organization_id = $1 AND s.status NOT IN ('canceled', 'incomplete_expired')), \
+     WHERE s.organization_id = $1 AND s.status NOT IN ('canceled', 'incomplete_expired') \
+       AND (s.status <> 'trialing' OR s.trial_ends_at IS NULL OR s.trial_ends_at > now())), \
     (SELECT f.id FROM plans AS f WHERE f.code = 'free'))";
 
 impl Billing {
     /// How much of each limit the organization uses and how much its plan allows, in one
-    /// statement. Without a live subscription the `free` plan applies.
+    /// statement. Without a live subscription, or with a trial past its end, the `free`
+    /// plan applies.
     #[tracing::instrument(name = "billing.usage", skip_all)]
     pub async fn usage(&self) -> Result<Usage> {
         let row: UsageRow = query_as(USAGE)
