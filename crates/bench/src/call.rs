@@ -18,7 +18,7 @@ use crmdb_store::ops::leads::{LeadHit, StageSummary};
 use crmdb_store::ops::outbox::{Claim, WebhookWorker};
 use crmdb_store::ops::sessions::LiveSession;
 use crmdb_store::ops::templates::TemplatePerformance;
-use crmdb_store::sql::{query, query_scalar, FromRow, Param, Query, QueryScalar, Statement};
+use crmdb_store::sql::{query, query_scalar, FromRow, Param, Query, QueryScalar};
 use crmdb_store::{Conn, Db, Statements};
 use futures_util::future::try_join4;
 use futures_util::TryFutureExt;
@@ -26,6 +26,7 @@ use tokio_postgres::types::{FromSqlOwned, ToSql, Type};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+use crate::entering::{entering, ENTER};
 use crate::outbox::{BENCH_EVENT, LEASE};
 use crate::queue::BENCH_QUEUE;
 use crate::sessions::BenchSession;
@@ -328,21 +329,6 @@ impl Call {
         let explain = format!("EXPLAIN (FORMAT JSON) {}", self.query.plan_sql);
         self.bind(query_scalar(explain)).fetch_one(conn).await
     }
-}
-
-/// Sets the organization that row-level security reads for the rest of the transaction
-/// (transaction-local, so it ends with it). `$1` the setting, `$2` the organization.
-const ENTER: &str = "SELECT set_config($1, $2, true)";
-
-/// [`ENTER`] as a statement of the data layer, for a transaction of the login itself
-/// ([`Db::begin_maintenance`]), which enters no role: the owner path, and the benchmark's
-/// reads of every organization, which a login that row-level security applies to sees
-/// only one at a time.
-pub(crate) fn entering(organization: Uuid) -> Statement<'static> {
-    query(ENTER)
-        .bind(ORGANIZATION_SETTING)
-        .bind(organization.to_string())
-        .into_statement()
 }
 
 /// Takes a call's parameters in the order of its placeholders: a statement of the data

@@ -26,6 +26,7 @@
 
 mod call;
 mod compound;
+mod entering;
 mod error;
 mod fresh;
 mod measure;

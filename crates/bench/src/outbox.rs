@@ -14,7 +14,7 @@ use crmdb_store::Db;
 use rand::Rng;
 use uuid::Uuid;
 
-use crate::call::entering;
+use crate::entering::entering;
 use crate::queue::alone;
 use crate::Error;
 

@@ -13,8 +13,8 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use tokio_postgres::{Config, NoTls};
 
-use crate::call::entering;
 use crate::compound;
+use crate::entering::entering;
 use crate::measure::measure;
 use crate::sample::{organization_ids, Sample};
 use crate::{outbox, queue, sessions, Error, Progress, Report};

@@ -16,7 +16,8 @@ use rand::Rng;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::call::{entering, Call, Parameters};
+use crate::call::{Call, Parameters};
+use crate::entering::entering;
 use crate::sessions::BenchSession;
 use crate::Error;
 

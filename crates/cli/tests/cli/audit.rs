@@ -48,7 +48,7 @@ async fn drift_compares_with_the_migrations_of_the_directory_given() {
         std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
     }
     std::fs::write(
-        dir.path().join("0013_restore_probe.up.sql"),
+        dir.path().join("0900_restore_probe.up.sql"),
         "CREATE TABLE restore_probe (id uuid);\n\
          COMMENT ON TABLE restore_probe IS 'scope: global. A probe.';\n",
     )

@@ -10,8 +10,8 @@ fn migrations_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations")
 }
 
-/// A copy of the repository's migrations with the issue's `0013_lead_priority`, which locks
-/// `leads`, a table of 0004, for writes.
+/// A copy of the repository's migrations with the issue's `lead_priority` migration (numbered
+/// after them), which locks `leads`, a table of 0004, for writes.
 fn with_lead_priority() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for entry in fs::read_dir(migrations_dir()).unwrap() {
@@ -19,7 +19,7 @@ fn with_lead_priority() -> tempfile::TempDir {
         fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
     }
     fs::write(
-        dir.path().join("0013_lead_priority.up.sql"),
+        dir.path().join("0900_lead_priority.up.sql"),
         "ALTER TABLE leads ADD CONSTRAINT fk_leads_owner\n    FOREIGN KEY (organization_id, \
          assigned_to) REFERENCES organization_members (organization_id, user_id);\n\
          CREATE INDEX idx_leads_organization_id_created_at ON leads (organization_id, created_at);\n\
@@ -60,7 +60,7 @@ fn lint_of_the_set_and_of_the_file_alone_both_find_the_later_files_locks() {
     let whole = lint(&set);
     assert_eq!(whole.status.code(), Some(1), "{}", stderr(&whole));
     assert_eq!(rules(&whole), LEAD_PRIORITY_RULES);
-    let alone = lint(&[dir.path().join("0013_lead_priority.up.sql")]);
+    let alone = lint(&[dir.path().join("0900_lead_priority.up.sql")]);
     assert_eq!(alone.status.code(), Some(1));
     assert_eq!(stdout(&alone), stdout(&whole));
 }
