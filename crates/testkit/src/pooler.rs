@@ -208,6 +208,12 @@ fn alive(pid: &str) -> bool {
     })
 }
 
+/// Seconds PgBouncer keeps an idle server connection. Every test has a database of its own,
+/// so every test leaves pools behind; at PgBouncer's default of 10 minutes a run of a hundred
+/// tests holds more idle connections than the test server accepts. A test's steps follow
+/// one another well within this.
+const SERVER_IDLE_TIMEOUT: u32 = 5;
+
 fn config_file(target: &Target, port: u16, auth: &Path, log: &Path) -> String {
     format!(
         "[databases]\n\
@@ -224,6 +230,7 @@ fn config_file(target: &Target, port: u16, auth: &Path, log: &Path) -> String {
          reserve_pool_size = 0\n\
          max_client_conn = 1000\n\
          server_reset_query =\n\
+         server_idle_timeout = {SERVER_IDLE_TIMEOUT}\n\
          ignore_startup_parameters = extra_float_digits,options\n\
          logfile = {log}\n\
          log_connections = 0\n\
