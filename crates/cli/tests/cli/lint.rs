@@ -70,7 +70,7 @@ fn lint_of_a_landed_file_alone_and_of_the_embedded_set_is_clean() {
     let alone = success(lint(&[migrations_dir().join("0004_crm_core.up.sql")]));
     assert_eq!(stdout(&alone), "ok: 1 file(s) lint clean\n");
     let embedded = success(lint(&[]));
-    assert_eq!(stdout(&embedded), "ok: 15 file(s) lint clean\n");
+    assert_eq!(stdout(&embedded), "ok: 16 file(s) lint clean\n");
 }
 
 #[test]

@@ -66,7 +66,7 @@ async fn export_prints_one_document_or_writes_a_private_file() {
     let printed = success(privacy(&db, &["export", "--org", &slug, "--email", &email]));
     let document: serde_json::Value = serde_json::from_str(&stdout(&printed)).unwrap();
     assert_eq!(document["leads"][0], lead.as_str());
-    assert_eq!(document["schema_version"], 15);
+    assert_eq!(document["schema_version"], 16);
     assert!(document["exported_at"].is_string());
     assert_eq!(document["tables"]["leads"][0]["email"], email.as_str());
     assert!(!document["tables"]["communications"]

@@ -82,6 +82,9 @@ row_struct! {
         pub canceled_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Stripe's created time of the last event applied to this row; an older event is not
+        /// applied. NULL until an event is applied.
+        pub stripe_event_created_at: Option<DateTime<Utc>>,
     }
 }
 
@@ -104,6 +107,9 @@ row_struct! {
         pub paid_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
+        /// Stripe's created time of the last event applied to this row; an older event is not
+        /// applied. NULL until an event is applied.
+        pub stripe_event_created_at: Option<DateTime<Utc>>,
     }
 }
 

@@ -1221,3 +1221,149 @@ async fn an_event_the_database_refuses_fails_instead_of_blocking_every_event() {
         "nothing of the failed events applied"
     );
 }
+
+/// Whether the event `stripe_event_id` is processed without an error, seen by the migrating
+/// login.
+async fn processed_cleanly(pool: &PgPool, stripe_event_id: &str) -> bool {
+    sqlx::query_scalar(
+        "SELECT processed_at IS NOT NULL AND processing_error IS NULL \
+         FROM stripe_webhook_events WHERE stripe_event_id = $1",
+    )
+    .bind(stripe_event_id)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_subscription_event_older_than_the_one_applied_is_stale_and_changes_nothing() {
+    let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
+    let a = f.tenant_a().billing();
+    let trial = a.start_trial("starter", in_a_month()).await.unwrap();
+    a.link_customer("cus_A").await.unwrap();
+    let worker = f.worker_db.stripe_worker("w1");
+    let event = |id: &str, status: &str, created: i64| {
+        subscription_event(
+            id,
+            "customer.subscription.updated",
+            "sub_A",
+            "cus_A",
+            status,
+            "price_crmdbProMonthly",
+            created,
+        )
+    };
+
+    record(&f, &event("evt_Newer", "active", 2_000)).await;
+    let outcomes = drain(&worker, &pool).await;
+    assert_eq!(applied_id(&outcomes[0]), "evt_Newer");
+    let newer = a.subscription(trial.id).await.unwrap();
+    assert_eq!(newer.status, SubscriptionStatus::Active);
+    assert_eq!(
+        newer.stripe_event_created_at,
+        chrono::DateTime::from_timestamp(2_000, 0)
+    );
+    let audit_before = audited(&f.tenant_a()).await;
+
+    // Stripe delivers an older event late: it is processed, reported stale, and ignored.
+    record(&f, &event("evt_Older", "past_due", 1_000)).await;
+    assert_eq!(
+        worker.process_next().await.unwrap(),
+        Some(Outcome::Stale {
+            stripe_event_id: "evt_Older".into(),
+            event_type: "customer.subscription.updated".into(),
+            organization_id: f.a.id(),
+        })
+    );
+    assert!(worker.process_next().await.unwrap().is_none());
+    assert!(processed_cleanly(&pool, "evt_Older").await);
+    assert_eq!(
+        a.subscription(trial.id).await.unwrap(),
+        newer,
+        "the newer state stays"
+    );
+    assert_eq!(audited(&f.tenant_a()).await, audit_before, "no audit entry");
+
+    // One of the same second is applied (Stripe's times are whole seconds), and so is a
+    // newer one.
+    record(&f, &event("evt_Same", "past_due", 2_000)).await;
+    record(&f, &event("evt_Newest", "canceled", 3_000)).await;
+    let outcomes = drain(&worker, &pool).await;
+    let ids: Vec<&str> = outcomes.iter().map(applied_id).collect();
+    assert_eq!(ids, ["evt_Same", "evt_Newest"]);
+    let newest = a.subscription(trial.id).await.unwrap();
+    assert_eq!(newest.status, SubscriptionStatus::Canceled);
+    assert_eq!(
+        newest.stripe_event_created_at,
+        chrono::DateTime::from_timestamp(3_000, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_invoice_event_older_than_the_one_applied_is_stale_and_changes_nothing() {
+    let f = billing_fixture().await;
+    let pool = f.test_db.pool().await;
+    let a = f.tenant_a().billing();
+    a.start_trial("starter", in_a_month()).await.unwrap();
+    a.link_customer("cus_A").await.unwrap();
+    let worker = f.worker_db.stripe_worker("w1");
+
+    record(
+        &f,
+        &invoice_event(
+            "evt_Paid",
+            "invoice.paid",
+            "in_A",
+            "sub_A",
+            "cus_A",
+            "paid",
+            2_000,
+        ),
+    )
+    .await;
+    let outcomes = drain(&worker, &pool).await;
+    assert_eq!(applied_id(&outcomes[0]), "evt_Paid");
+    let paid = a.invoices(None, 10).await.unwrap().invoices;
+    assert_eq!(paid.len(), 1);
+    assert_eq!(
+        (paid[0].status, paid[0].amount_paid_cents),
+        (InvoiceStatus::Paid, 9900)
+    );
+    assert_eq!(
+        paid[0].stripe_event_created_at,
+        chrono::DateTime::from_timestamp(2_000, 0)
+    );
+    let audit_before = audited(&f.tenant_a()).await;
+
+    // The invoice's earlier finalization arrives late: processed, stale, ignored.
+    record(
+        &f,
+        &invoice_event(
+            "evt_Open",
+            "invoice.finalized",
+            "in_A",
+            "sub_A",
+            "cus_A",
+            "open",
+            1_000,
+        ),
+    )
+    .await;
+    assert_eq!(
+        worker.process_next().await.unwrap(),
+        Some(Outcome::Stale {
+            stripe_event_id: "evt_Open".into(),
+            event_type: "invoice.finalized".into(),
+            organization_id: f.a.id(),
+        })
+    );
+    assert!(worker.process_next().await.unwrap().is_none());
+    assert!(processed_cleanly(&pool, "evt_Open").await);
+    assert_eq!(
+        a.invoices(None, 10).await.unwrap().invoices,
+        paid,
+        "the paid invoice stays"
+    );
+    assert_eq!(audited(&f.tenant_a()).await, audit_before, "no audit entry");
+}

@@ -8,12 +8,13 @@
 //! of its subscriptions, and a `metadata.organization_id` on the object, when present, must
 //! name that organization; otherwise the event fails and nothing of it is written.
 //!
-//! Limitation: an event is applied as Stripe reports it, whatever was applied before. The
-//! claim order (Stripe's `created` second) keeps a subscription's events in order when they
-//! are all stored before the first is applied, but an older event that arrives after a
-//! newer one was applied (Stripe does not guarantee delivery order) overwrites the newer
-//! state. Refusing it needs the reported time stored with the subscription (a column, so a
-//! migration); until then the next event of the subscription corrects it.
+//! Stripe does not guarantee delivery order. The claim order (Stripe's `created` second)
+//! keeps a subscription's events in order when they are all stored before the first is
+//! applied; an older event that arrives after a newer one was applied is guarded by the
+//! row itself: each subscription and invoice keeps the `created` time of the last event
+//! applied to it (`stripe_event_created_at`, migration 0016), and an event created before
+//! that is not applied — it is marked processed, reported [`Outcome::Stale`] and leaves no
+//! audit entry. Events of the same second are applied in claim order.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value as JsonValue;
@@ -134,6 +135,14 @@ pub enum Outcome {
         stripe_event_id: String,
         event_type: String,
     },
+    /// Older (by Stripe's `created`) than the event last applied to its subscription or
+    /// invoice in `organization_id`, which arrived first: marked processed, nothing else
+    /// written (no audit entry), so the newer state stays.
+    Stale {
+        stripe_event_id: String,
+        event_type: String,
+        organization_id: Uuid,
+    },
     /// Could not be applied (unknown or unlinked customer, another organization's
     /// metadata, unknown price, a payload that does not parse, a value the database
     /// refuses, …): nothing of it was applied; `error` is now its `processing_error`, and
@@ -152,7 +161,17 @@ row_struct! {
         stripe_event_id: String,
         r#type: String,
         payload: JsonValue,
+        received_at: DateTime<Utc>,
     }
+}
+
+/// What applying a claimed event did in its organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    /// The row now holds what the event reported.
+    Written(Uuid),
+    /// The row holds what a newer event reported; nothing written.
+    Stale(Uuid),
 }
 
 /// The oldest event due — by the `created` time Stripe gave it, subscription events before
@@ -171,7 +190,7 @@ row_struct! {
 /// tests off the locked row, where `FOR UPDATE` re-checks them when another worker has
 /// just processed it. Keep the two copies identical.
 const CLAIM: &str = "\
-SELECT e.id, e.stripe_event_id, e.type, e.payload \
+SELECT e.id, e.stripe_event_id, e.type, e.payload, e.received_at \
 FROM stripe_webhook_events AS e \
 CROSS JOIN LATERAL ( \
     SELECT coalesce(CASE WHEN jsonb_typeof(e.payload -> 'created') = 'number' \
@@ -258,12 +277,22 @@ impl StripeWorker {
         // The deferred writes (audit, processed_at) go out with the COMMIT: an error there
         // is the event's as much as one while applying it.
         let error = match apply(&mut tx, &event, kind).await {
-            Ok(organization_id) => match tx.commit().await {
+            Ok(applied) => match tx.commit().await {
                 Ok(()) => {
-                    return Ok(Some(Outcome::Applied {
-                        stripe_event_id,
-                        event_type,
-                        organization_id,
+                    return Ok(Some(match applied {
+                        Applied::Written(organization_id) => Outcome::Applied {
+                            stripe_event_id,
+                            event_type,
+                            organization_id,
+                        },
+                        Applied::Stale(organization_id) => {
+                            tracing::info!(%stripe_event_id, "a Stripe event older than the one applied was not applied");
+                            Outcome::Stale {
+                                stripe_event_id,
+                                event_type,
+                                organization_id,
+                            }
+                        }
                     }))
                 }
                 Err(error) => error,
@@ -345,10 +374,11 @@ fn transient(error: &Error) -> bool {
 }
 
 /// Applies the claimed `event` on `tx` and marks it processed (deferred to the commit);
-/// returns the organization it was applied in. Refuses, before writing anything, an event
-/// whose customer the routed organization has not linked, or whose
-/// `metadata.organization_id` names another organization.
-async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Uuid> {
+/// says in which organization, and whether a newer event's state kept it from writing.
+/// Refuses, before writing anything, an event whose customer the routed organization has
+/// not linked, or whose `metadata.organization_id` names another organization.
+async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Applied> {
+    let created = event_created(event)?;
     let object = event
         .payload
         .pointer("/data/object")
@@ -395,20 +425,38 @@ async fn apply(tx: &mut Conn, event: &Claimed, kind: Kind) -> Result<Uuid> {
             .into(),
         });
     }
-    match kind {
+    let written = match kind {
         Kind::Subscription => {
-            subscriptions::sync(tx, organization_id, &subscription_of(object)?).await?;
+            subscriptions::sync(tx, organization_id, &subscription_of(object)?, created)
+                .await?
+                .is_some()
         }
-        Kind::Invoice => {
-            invoices::upsert(tx, organization_id, &invoice_of(object)?).await?;
-        }
-    }
+        Kind::Invoice => invoices::upsert(tx, organization_id, &invoice_of(object)?, created)
+            .await?
+            .is_some(),
+    };
     tx.defer(
         query("UPDATE stripe_webhook_events SET processed_at = now() WHERE id = $1")
             .bind(event.id)
             .into_statement(),
     );
-    Ok(organization_id)
+    Ok(if written {
+        Applied::Written(organization_id)
+    } else {
+        Applied::Stale(organization_id)
+    })
+}
+
+/// When Stripe created the event: its `created` Unix time, or its arrival when it has none
+/// (as the claim orders it).
+fn event_created(event: &Claimed) -> Result<DateTime<Utc>> {
+    match event.payload.get("created") {
+        None | Some(JsonValue::Null) => Ok(event.received_at),
+        Some(value) => value
+            .as_i64()
+            .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+            .ok_or_else(|| malformed("created", "must be a Unix time")),
+    }
 }
 
 /// The organization the object's `metadata.organization_id` names, when it names one

@@ -67,17 +67,20 @@ fn cents(field: &'static str, value: i64) -> Result<i64> {
     Ok(value)
 }
 
-/// Upserts `invoice` in the organization entered on `tx`, by its Stripe id. Its Stripe
-/// subscription links it to the organization's subscription of that id; one not (yet)
-/// known there — the invoice event came first — leaves `subscription_id` NULL rather than
-/// failing (failing would hold back that subscription's events behind it), and a later
-/// event of the invoice fills it in. Checks the input first; appends `invoice.upserted` to
-/// the audit log.
+/// Upserts `invoice`, reported by an event Stripe created at `event_created`, in the
+/// organization entered on `tx`, by its Stripe id. Its Stripe subscription links it to the
+/// organization's subscription of that id; one not (yet) known there — the invoice event
+/// came first — leaves `subscription_id` NULL rather than failing (failing would hold back
+/// that subscription's events behind it), and a later event of the invoice fills it in.
+/// `None`, writing nothing, when the row holds what a newer event reported
+/// (`stripe_event_created_at` after `event_created`: Stripe delivers out of order). Checks
+/// the input first; appends `invoice.upserted` to the audit log when it writes.
 pub(crate) async fn upsert(
     tx: &mut Conn,
     organization_id: Uuid,
     invoice: &StripeInvoice,
-) -> Result<Invoice> {
+    event_created: DateTime<Utc>,
+) -> Result<Option<Invoice>> {
     let stripe_invoice_id = stripe_id("stripe_invoice_id", "in_", &invoice.stripe_invoice_id)?;
     let stripe_subscription_id =
         validate::optional(invoice.stripe_subscription_id.as_deref(), |id| {
@@ -89,11 +92,11 @@ pub(crate) async fn upsert(
     let url = validate::optional(invoice.hosted_invoice_url.as_deref(), |url| {
         validate::https_url("hosted_invoice_url", url)
     })?;
-    let upserted: Invoice = query_as(
+    let upserted: Option<Invoice> = query_as(
         "INSERT INTO invoices (organization_id, subscription_id, stripe_invoice_id, \
              amount_due_cents, amount_paid_cents, currency, status, hosted_invoice_url, \
-             issued_at, paid_at) \
-         SELECT $1, s.id, $3, $4, $5, $6, $7, $8, $9, $10 \
+             issued_at, paid_at, stripe_event_created_at) \
+         SELECT $1, s.id, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
          FROM (VALUES (1)) AS one (x) \
          LEFT JOIN subscriptions AS s \
              ON s.organization_id = $1 AND s.stripe_subscription_id = $2 \
@@ -104,7 +107,10 @@ pub(crate) async fn upsert(
              currency = EXCLUDED.currency, status = EXCLUDED.status, \
              hosted_invoice_url = coalesce(EXCLUDED.hosted_invoice_url, invoices.hosted_invoice_url), \
              issued_at = coalesce(EXCLUDED.issued_at, invoices.issued_at), \
-             paid_at = coalesce(EXCLUDED.paid_at, invoices.paid_at) \
+             paid_at = coalesce(EXCLUDED.paid_at, invoices.paid_at), \
+             stripe_event_created_at = EXCLUDED.stripe_event_created_at \
+         WHERE invoices.stripe_event_created_at IS NULL \
+            OR invoices.stripe_event_created_at <= EXCLUDED.stripe_event_created_at \
          RETURNING *",
     )
     .bind(organization_id)
@@ -117,8 +123,13 @@ pub(crate) async fn upsert(
     .bind(url)
     .bind(invoice.issued_at)
     .bind(invoice.paid_at)
-    .fetch_one(&mut *tx)
+    .bind(event_created)
+    .fetch_optional(&mut *tx)
     .await?;
+    // No row: the conflict's WHERE kept the newer event's state.
+    let Some(upserted) = upserted else {
+        return Ok(None);
+    };
     audit::record(
         tx,
         organization_id,
@@ -130,7 +141,7 @@ pub(crate) async fn upsert(
             "currency": upserted.currency,
         })),
     );
-    Ok(upserted)
+    Ok(Some(upserted))
 }
 
 impl Billing {

@@ -258,18 +258,22 @@ pub(crate) struct StripeSubscription {
     pub canceled_at: Option<DateTime<Utc>>,
 }
 
-/// Applies Stripe's report of a subscription in the organization entered on `tx`: updates
-/// the row of that Stripe id — or the live row the application started that has none yet —
-/// or inserts it; only a row linked to the reported customer is ever adopted or updated
-/// (the caller has checked the organization linked it). An unknown price is "plan not
-/// found"; a second live subscription is a conflict on
-/// `uq_subscriptions_organization_id_live`. Appends `subscription.synced` to the audit log.
+/// Applies Stripe's report of a subscription, made by an event Stripe created at
+/// `event_created`, in the organization entered on `tx`: updates the row of that Stripe id
+/// — or the live row the application started that has none yet — or inserts it; only a row
+/// linked to the reported customer is ever adopted or updated (the caller has checked the
+/// organization linked it). `None`, writing nothing, when the row holds what a newer event
+/// reported (`stripe_event_created_at` after `event_created`: Stripe delivers out of
+/// order). An unknown price is "plan not found"; a second live subscription is a conflict
+/// on `uq_subscriptions_organization_id_live`. Appends `subscription.synced` to the audit
+/// log when it writes.
 pub(crate) async fn sync(
     tx: &mut Conn,
     organization_id: Uuid,
     reported: &StripeSubscription,
-) -> Result<Subscription> {
-    let synced: Subscription = query_as(
+    event_created: DateTime<Utc>,
+) -> Result<Option<Subscription>> {
+    let synced: Option<Subscription> = query_as(
         "WITH plan AS (SELECT id FROM plans WHERE stripe_price_id = $3), \
          target AS ( \
              SELECT id FROM subscriptions \
@@ -282,15 +286,16 @@ pub(crate) async fn sync(
              UPDATE subscriptions AS s SET plan_id = plan.id, stripe_customer_id = $4, \
                  stripe_subscription_id = $2, status = $5, current_period_start = $6, \
                  current_period_end = $7, cancel_at_period_end = $8, trial_ends_at = $9, \
-                 canceled_at = $10 \
+                 canceled_at = $10, stripe_event_created_at = $11 \
              FROM target, plan \
              WHERE s.organization_id = $1 AND s.id = target.id \
+               AND (s.stripe_event_created_at IS NULL OR s.stripe_event_created_at <= $11) \
              RETURNING s.*), \
          inserted AS ( \
              INSERT INTO subscriptions (organization_id, plan_id, stripe_customer_id, \
                  stripe_subscription_id, status, current_period_start, current_period_end, \
-                 cancel_at_period_end, trial_ends_at, canceled_at) \
-             SELECT $1, plan.id, $4, $2, $5, $6, $7, $8, $9, $10 FROM plan \
+                 cancel_at_period_end, trial_ends_at, canceled_at, stripe_event_created_at) \
+             SELECT $1, plan.id, $4, $2, $5, $6, $7, $8, $9, $10, $11 FROM plan \
              WHERE NOT EXISTS (SELECT 1 FROM target) \
              RETURNING *) \
          SELECT * FROM updated UNION ALL SELECT * FROM inserted",
@@ -305,9 +310,30 @@ pub(crate) async fn sync(
     .bind(reported.cancel_at_period_end)
     .bind(reported.trial_ends_at)
     .bind(reported.canceled_at)
+    .bind(event_created)
     .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(Error::not_found(entity::PLAN))?;
+    .await?;
+    let Some(synced) = synced else {
+        // Nothing written: a newer event's state (the row is locked by the statement above)
+        // or an unknown price. Only this rare path pays for telling them apart.
+        let newer_applied: bool = query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM subscriptions \
+                            WHERE organization_id = $1 AND stripe_customer_id = $2 \
+                              AND stripe_subscription_id = $3 \
+                              AND stripe_event_created_at > $4)",
+        )
+        .bind(organization_id)
+        .bind(&reported.stripe_customer_id)
+        .bind(&reported.stripe_subscription_id)
+        .bind(event_created)
+        .fetch_one(&mut *tx)
+        .await?;
+        return if newer_applied {
+            Ok(None)
+        } else {
+            Err(Error::not_found(entity::PLAN))
+        };
+    };
     audit::record(
         tx,
         organization_id,
@@ -318,7 +344,7 @@ pub(crate) async fn sync(
             "cancel_at_period_end": synced.cancel_at_period_end,
         })),
     );
-    Ok(synced)
+    Ok(Some(synced))
 }
 
 #[cfg(test)]
