@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use crmdb_store::models::{AuditLog, MemberRole};
 use crmdb_store::ops::audit::{AuditFilter, AuditPage};
 use crmdb_store::ops::privacy::Subject;
+use crmdb_store::ops::webhooks::WithSecret;
 use crmdb_store::{sql, Tenant};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
@@ -28,6 +29,24 @@ async fn all_entries(tenant: &Tenant, filter: &AuditFilter) -> Vec<AuditLog> {
             None => return entries,
         }
     }
+}
+
+/// The API key the tests store (a secret that must never reach the log).
+fn api_key() -> SecretString {
+    SecretString::from("sk-live-0123456789abcdef")
+}
+
+/// A webhook subscription of `tenant` to `lead.created`, with its secret.
+async fn subscribe(tenant: &Tenant) -> WithSecret {
+    tenant
+        .webhooks()
+        .create(
+            "https://hooks.example.com/a",
+            &["lead.created".into()],
+            None,
+        )
+        .await
+        .unwrap()
 }
 
 fn actions(entries: &[AuditLog]) -> Vec<&str> {
@@ -63,7 +82,7 @@ async fn security_changes_are_logged_with_their_actor_and_no_secret() {
         .revoke_invitation(invitation.invitation.id)
         .await
         .unwrap();
-    let key = SecretString::from("sk-live-0123456789abcdef");
+    let key = api_key();
     let api_key = a
         .api_keys()
         .create("openai", "production", &key, None)
@@ -71,15 +90,7 @@ async fn security_changes_are_logged_with_their_actor_and_no_secret() {
         .unwrap();
     a.api_keys().set_active(api_key.id, false).await.unwrap();
     a.api_keys().delete(api_key.id).await.unwrap();
-    let webhook = a
-        .webhooks()
-        .create(
-            "https://hooks.example.com/a",
-            &["lead.created".into()],
-            None,
-        )
-        .await
-        .unwrap();
+    let webhook = subscribe(&a).await;
     a.webhooks()
         .rotate_secret(webhook.subscription.id)
         .await
@@ -180,23 +191,10 @@ async fn a_change_to_the_same_value_logs_nothing() {
     let a = f.tenant_a().acting_as(f.a.owner);
     let key = a
         .api_keys()
-        .create(
-            "openai",
-            "production",
-            &SecretString::from("sk-live-0123456789abcdef"),
-            None,
-        )
+        .create("openai", "production", &api_key(), None)
         .await
         .unwrap();
-    let webhook = a
-        .webhooks()
-        .create(
-            "https://hooks.example.com/a",
-            &["lead.created".into()],
-            None,
-        )
-        .await
-        .unwrap();
+    let webhook = subscribe(&a).await;
     let since = AuditFilter {
         since: Some(Utc::now()),
         ..AuditFilter::default()
@@ -240,7 +238,7 @@ async fn reads_filter_and_page_by_keyset() {
     let f = fixture().await;
     let a = f.tenant_a().acting_as(f.a.owner);
     let start = Utc::now();
-    let key = SecretString::from("sk-live-0123456789abcdef");
+    let key = api_key();
     let mut ids = Vec::new();
     for name in ["k1", "k2", "k3", "k4", "k5"] {
         ids.push(
@@ -326,7 +324,7 @@ async fn reads_filter_and_page_by_keyset() {
 #[tokio::test]
 async fn one_organization_neither_reads_nor_rewrites_anothers_log() {
     let f = fixture().await;
-    let key = SecretString::from("sk-live-0123456789abcdef");
+    let key = api_key();
     f.tenant_b()
         .acting_as(f.b.owner)
         .api_keys()

@@ -291,10 +291,16 @@ async fn a_handle_cannot_write_into_or_read_another_organizations_calendar() {
     let (a, b) = (f.tenant_a(), f.tenant_b());
     let b_integration = connect(&b, f.b.agent).await;
     let b_lead = b.leads().create(&NewLead::named("Bia")).await.unwrap();
+    let b_task = b
+        .tasks()
+        .create(&NewTask::titled("Reunião com a Bia"))
+        .await
+        .unwrap();
     let (b_event, _) = b
         .calendar()
         .upsert(&SyncedEvent {
             lead_id: Some(b_lead.id),
+            task_id: Some(b_task.id),
             ..event(b_integration, "evt-b", 10)
         })
         .await
@@ -325,6 +331,24 @@ async fn a_handle_cannot_write_into_or_read_another_organizations_calendar() {
             })
             .await,
         "lead",
+    );
+    // Nor B's task (calendar_events.task_id, migration 0013), on upsert or by link.
+    assert_not_found(
+        attacker
+            .upsert(&SyncedEvent {
+                task_id: Some(b_task.id),
+                ..event(a_integration, "evt-a", 10)
+            })
+            .await,
+        "task",
+    );
+    let (a_event, _) = attacker
+        .upsert(&event(a_integration, "evt-a", 10))
+        .await
+        .unwrap();
+    assert_not_found(
+        attacker.link(a_event.id, None, Some(b_task.id)).await,
+        "task",
     );
     assert_not_found(attacker.get(b_event.id).await, "calendar event");
     assert_not_found(
